@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install the three packages and every test dependency into .venv, then run all the tests.
+# Usage: scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements/test.txt \
+  -e ".[bedrock,bm25,cli]" \
+  -e integrations/langchain \
+  -e integrations/llama-index
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,400 @@
+"""``RerankClient`` and the one-shot ``rerank()`` / ``arerank()``.
+
+A call is planned without I/O (validate, pick the provider, split into windows, build every
+HTTP request), so bad input or a missing key fails before anything is sent; then the
+transport sends the windows, concurrently up to ``max_concurrency``, and they are merged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from . import batching
+from .errors import InvalidRequestError
+from .providers import get_provider, split_model
+from .providers.base import ClientConfig, HttpCall, Provider, RawResponse
+from .schema import Document, RerankRequest, RerankResponse
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .transport import Transport
+
+__all__ = ["RerankClient", "arerank", "rerank"]
+
+#: Windows sent at once for one call past a provider's per-request limit.
+DEFAULT_MAX_CONCURRENCY = 4
+
+_CLIENT_ARGS = frozenset(
+    {
+        "provider",
+        "api_key",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "headers",
+        "window_size",
+        "max_concurrency",
+        "http_client",
+        "async_http_client",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    provider: Provider
+    config: ClientConfig
+    request: RerankRequest
+    windows: list[tuple[int, RerankRequest]]
+    calls: list[HttpCall]
+
+
+class RerankClient:
+    """A reusable client for one provider (or any, chosen by ``"provider/model"``).
+
+    Args:
+        provider: a provider slug; None to choose from each call's ``"provider/model"``.
+        api_key: the key; else read from the provider's usual environment variable.
+        base_url: the API root (self-hosted engines, proxies, Azure endpoints, tests).
+        timeout: seconds for each HTTP attempt.
+        max_retries: retries after the first attempt, for retryable errors only.
+        headers: extra headers sent with every call.
+        window_size: documents per request when splitting a large call (default: the
+            provider's documented limit for the model).
+        max_concurrency: windows in flight at once for one call.
+        http_client / async_http_client: ``httpx`` clients to use instead of our own.
+        **options: provider-specific options, e.g. ``region="us-east-1"`` for bedrock.
+    """
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        timeout: float | None = 60.0,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        window_size: int | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        **options: Any,
+    ) -> None:
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise InvalidRequestError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+            raise InvalidRequestError(f"timeout must be a positive number, got {timeout!r}")
+        if window_size is not None and (
+            isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1
+        ):
+            raise InvalidRequestError(f"window_size must be an integer >= 1, got {window_size!r}")
+        if (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
+            or max_concurrency < 1
+        ):
+            raise InvalidRequestError(
+                f"max_concurrency must be an integer >= 1, got {max_concurrency!r}"
+            )
+        self.provider = provider
+        if provider is not None:
+            _check_options(get_provider(provider), options)
+        self._api_key = (
+            api_key if isinstance(api_key, SecretStr) or api_key is None else SecretStr(api_key)
+        )
+        self.base_url = base_url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._headers = dict(headers or {})
+        self.window_size = window_size
+        self.max_concurrency = max_concurrency
+        self._options = dict(options)
+        self._http_client = http_client
+        self._async_http_client = async_http_client
+        self._configs: dict[str, ClientConfig] = {}
+        self._transport_obj: Transport | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"RerankClient(provider={self.provider!r}, base_url={self.base_url!r}, "
+            f"api_key={'**********' if self._api_key else None})"
+        )
+
+    # -- planning (pure) -----------------------------------------------------------------------
+
+    def _config(self, provider: Provider) -> ClientConfig:
+        config = self._configs.get(provider.slug)
+        if config is None:
+            if self.provider is None:
+                _check_options(provider, self._options)
+            key = self._api_key
+            if key is None:
+                value = next((os.environ[k] for k in provider.env_keys if os.environ.get(k)), None)
+                key = SecretStr(value) if value else None
+            config = ClientConfig(
+                provider=provider.slug,
+                api_key=key,
+                base_url=self.base_url,
+                headers=self._headers,
+                options=self._options,
+                env_keys=provider.env_keys,
+            )
+            self._configs[provider.slug] = config
+        return config
+
+    def _plan(self, fields: dict[str, Any]) -> _Plan:
+        model = fields.get("model")
+        if not isinstance(model, str) or not model:
+            raise InvalidRequestError(
+                "`model` must be a non-empty string such as 'cohere/rerank-v3.5'"
+            )
+        slug, fields["model"] = split_model(model, self.provider)
+        provider = get_provider(slug)
+        request = RerankRequest.create(**fields)
+        config = self._config(provider)
+        provider.validate(request, config)
+        if provider.run_local is not None:
+            return _Plan(provider, config, request, [(0, request)], [])
+        size = self.window_size or provider.limits(request.model, config).max_documents
+        windows = batching.split(request, size)
+        assert provider.build is not None
+        calls = [provider.build(window, config) for _, window in windows]
+        return _Plan(provider, config, request, windows, calls)
+
+    def _handler(self, plan: _Plan, window: RerankRequest) -> Any:
+        provider = plan.provider
+        assert provider.parse is not None and provider.error is not None
+        parse, error = provider.parse, provider.error
+
+        def handle(raw: RawResponse) -> RerankResponse:
+            if 200 <= raw.status_code < 300:
+                return parse(raw, window)
+            raise error(raw, window)
+
+        return handle
+
+    def _transport(self) -> Transport:
+        if self._transport_obj is None:
+            with self._lock:
+                if self._transport_obj is None:
+                    from .transport import RetryPolicy, Transport  # httpx loads on first call
+
+                    self._transport_obj = Transport(
+                        timeout=self.timeout,
+                        retry=RetryPolicy(max_retries=self.max_retries),
+                        http_client=self._http_client,
+                        async_http_client=self._async_http_client,
+                    )
+        return self._transport_obj
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def rerank(
+        self,
+        *,
+        model: str,
+        query: str,
+        documents: list[Document],
+        top_n: int | None = None,
+        return_documents: bool = False,
+        max_tokens_per_doc: int | None = None,
+        priority: float | None = None,
+        rank_fields: list[str] | None = None,
+        truncation: bool | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> RerankResponse:
+        """Rerank ``documents`` against ``query``; results sorted by relevance, best first."""
+        plan = self._plan(_fields(locals()))
+        if plan.provider.run_local is not None:
+            return plan.provider.run_local(plan.request, plan.config)
+        transport, slug = self._transport(), plan.provider.slug
+        jobs = [
+            (call, self._handler(plan, window))
+            for call, (_, window) in zip(plan.calls, plan.windows, strict=True)
+        ]
+        if len(jobs) == 1:
+            single: RerankResponse = transport.send(jobs[0][0], jobs[0][1], slug)
+            return single
+        workers = min(self.max_concurrency, len(jobs))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unified-rerank") as pool:
+            futures = [pool.submit(transport.send, call, handle, slug) for call, handle in jobs]
+            try:
+                answers = [f.result() for f in futures]
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+        return batching.merge(
+            plan.request, [(w[0], a) for w, a in zip(plan.windows, answers, strict=True)]
+        )
+
+    async def arerank(
+        self,
+        *,
+        model: str,
+        query: str,
+        documents: list[Document],
+        top_n: int | None = None,
+        return_documents: bool = False,
+        max_tokens_per_doc: int | None = None,
+        priority: float | None = None,
+        rank_fields: list[str] | None = None,
+        truncation: bool | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> RerankResponse:
+        """The same as :meth:`rerank`, natively async (no thread hop for HTTP providers)."""
+        plan = self._plan(_fields(locals()))
+        if plan.provider.run_local is not None:
+            # In-process scoring is CPU work: keep it off the event loop.
+            return await asyncio.to_thread(plan.provider.run_local, plan.request, plan.config)
+        transport, slug = self._transport(), plan.provider.slug
+        handlers = [self._handler(plan, window) for _, window in plan.windows]
+        if len(plan.calls) == 1:
+            return await transport.asend(plan.calls[0], handlers[0], slug)
+        gate = asyncio.Semaphore(self.max_concurrency)
+
+        async def one(call: HttpCall, handle: Any) -> RerankResponse:
+            async with gate:
+                result: RerankResponse = await transport.asend(call, handle, slug)
+                return result
+
+        tasks = [
+            asyncio.ensure_future(one(c, h)) for c, h in zip(plan.calls, handlers, strict=True)
+        ]
+        try:
+            answers = await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return batching.merge(
+            plan.request, [(w[0], a) for w, a in zip(plan.windows, answers, strict=True)]
+        )
+
+    # -- lifetime --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._transport_obj is not None:
+            self._transport_obj.close()
+
+    async def aclose(self) -> None:
+        if self._transport_obj is not None:
+            await self._transport_obj.aclose()
+
+    def __enter__(self) -> RerankClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> RerankClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _fields(args: dict[str, Any]) -> dict[str, Any]:
+    """The request fields of a ``rerank`` call, leaving out unset optional ones."""
+    args.pop("self")
+    return {k: v for k, v in args.items() if v is not None}
+
+
+def _check_options(provider: Provider, options: Mapping[str, Any]) -> None:
+    unknown = set(options) - provider.options
+    if unknown:
+        accepted = sorted(provider.options) or "none"
+        raise InvalidRequestError(
+            f"unknown option(s) {sorted(unknown)} for provider {provider.slug!r}; "
+            f"it accepts: {accepted}",
+            provider=provider.slug,
+        )
+
+
+# -- one-shot functions ------------------------------------------------------------------------
+
+_SHARED: OrderedDict[tuple[Any, ...], RerankClient] = OrderedDict()
+_SHARED_MAX = 8
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_client(client_kwargs: dict[str, Any]) -> RerankClient:
+    """A pooled client for these options, so one-shot calls in a loop reuse connections."""
+    try:
+        key = tuple(sorted((k, _freeze(v)) for k, v in client_kwargs.items()))
+        hash(key)
+    except TypeError:
+        return RerankClient(**client_kwargs)
+    with _SHARED_LOCK:
+        client = _SHARED.get(key)
+        if client is None:
+            client = RerankClient(**client_kwargs)
+            _SHARED[key] = client
+            if len(_SHARED) > _SHARED_MAX:
+                _SHARED.popitem(last=False)[1].close()
+        else:
+            _SHARED.move_to_end(key)
+        return client
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, SecretStr):
+        return ("secret", value.get_secret_value())
+    return value
+
+
+def _split_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    request_keys = {
+        "top_n",
+        "return_documents",
+        "max_tokens_per_doc",
+        "priority",
+        "rank_fields",
+        "truncation",
+        "parameters",
+    }
+    request = {k: v for k, v in kwargs.items() if k in request_keys}
+    client = {k: v for k, v in kwargs.items() if k not in request_keys}
+    return request, client
+
+
+def rerank(*, model: str, query: str, documents: list[Document], **kwargs: Any) -> RerankResponse:
+    """One-shot rerank: request fields and any ``RerankClient`` option as keywords."""
+    request, client = _split_kwargs(kwargs)
+    return _shared_client(client).rerank(model=model, query=query, documents=documents, **request)
+
+
+async def arerank(
+    *, model: str, query: str, documents: list[Document], **kwargs: Any
+) -> RerankResponse:
+    """One-shot async rerank: request fields and any ``RerankClient`` option as keywords."""
+    request, client = _split_kwargs(kwargs)
+    return await _shared_client(client).arerank(
+        model=model, query=query, documents=documents, **request
+    )

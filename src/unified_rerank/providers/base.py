@@ -1,0 +1,431 @@
+"""What every provider module is made of, and the pure helpers they share.
+
+A provider is a module of pure functions (no I/O, no ``httpx``):
+
+- ``SLUG``: its name; ``ENV_KEYS``: where its key is read from (first set wins);
+  ``OPTIONS``: the provider-specific client options it accepts (``region=``, ...).
+- ``build(request, config) -> HttpCall``: the exact HTTP request to send.
+- ``parse(raw, request) -> RerankResponse``: a 2xx answer into the unified response, or a
+  ``ProviderError`` when the answer is not a valid ranking.
+- ``error(raw, request) -> RerankError``: a non-2xx answer into a typed error.
+- optional ``limits(model, config) -> Limits``: per-request limits, used to split big requests.
+- optional ``validate(request, config)``: provider-specific checks, run once before any I/O.
+- optional ``run_local(request, config) -> RerankResponse``: for in-process providers, which
+  have no HTTP exchange at all.
+
+The transport does the I/O for every provider; the client plans windows and merges them.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from pydantic import SecretStr
+
+from ..errors import (
+    APITimeoutError,
+    AuthenticationError,
+    InvalidRequestError,
+    ProviderError,
+    RateLimitError,
+    RerankError,
+)
+from ..schema import RerankRequest, RerankResponse, RerankResult, Usage
+
+__all__ = [
+    "ClientConfig",
+    "HttpCall",
+    "Limits",
+    "Provider",
+    "RawResponse",
+    "decode_json",
+    "error_for_status",
+    "finish",
+    "json_body",
+    "render_text",
+    "retry_after_seconds",
+]
+
+#: Computes per-attempt headers (request signing); called by the transport before every send.
+Signer = Callable[["HttpCall"], Mapping[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """A request to send, described as data. ``body`` is the exact bytes that go on the wire."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+    signer: Signer | None = None
+
+    def __repr__(self) -> str:
+        # Header names only: values hold keys and signatures, which never reach a repr.
+        return (
+            f"HttpCall({self.method} {self.url}, headers={sorted(self.headers)}, "
+            f"body={len(self.body)} bytes, signed={self.signer is not None})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """What came back: status, headers (case-insensitive mapping) and the body bytes."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name)
+        if value is None and not hasattr(self.headers, "multi_items"):
+            lowered = name.lower()
+            value = next((v for k, v in self.headers.items() if k.lower() == lowered), None)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-request limits of a provider and model (None: none known)."""
+
+    max_documents: int | None = None
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Client options a provider reads when building a request. Secrets stay ``SecretStr``."""
+
+    provider: str
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    env_keys: tuple[str, ...] = ()
+
+    def require_key(self) -> str:
+        """The API key, or an ``AuthenticationError`` naming the variables to set."""
+        if self.api_key is None or not self.api_key.get_secret_value():
+            names = " or ".join(self.env_keys) or "the provider's key variable"
+            raise AuthenticationError(
+                f"no API key for {self.provider}: pass api_key=... or set {names}",
+                provider=self.provider,
+            )
+        return self.api_key.get_secret_value()
+
+    def optional_key(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key is not None else None
+
+    def root(self, default: str | None) -> str:
+        """The API root: ``base_url`` if given, else the provider's default, without a '/'."""
+        root = self.base_url or default
+        if not root:
+            raise InvalidRequestError(
+                f"{self.provider} needs base_url=... (the root URL of your server)",
+                provider=self.provider,
+            )
+        return root.rstrip("/")
+
+    def merged_headers(self, own: Mapping[str, str]) -> dict[str, str]:
+        """The provider's headers, then the user's extra headers (which win)."""
+        return {**own, **self.headers}
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A provider module's functions, with the optional ones defaulted."""
+
+    slug: str
+    env_keys: tuple[str, ...]
+    options: frozenset[str]
+    build: Callable[[RerankRequest, ClientConfig], HttpCall] | None
+    parse: Callable[[RawResponse, RerankRequest], RerankResponse] | None
+    error: Callable[[RawResponse, RerankRequest], RerankError] | None
+    limits: Callable[[str, ClientConfig], Limits]
+    validate: Callable[[RerankRequest, ClientConfig], None]
+    run_local: Callable[[RerankRequest, ClientConfig], RerankResponse] | None
+    module: ModuleType
+
+    @classmethod
+    def from_module(cls, module: ModuleType) -> Provider:
+        run_local = getattr(module, "run_local", None)
+        if run_local is None:
+            for name in ("build", "parse", "error"):
+                if not callable(getattr(module, name, None)):
+                    raise TypeError(f"provider module {module.__name__} lacks {name}()")
+        return cls(
+            slug=module.SLUG,
+            env_keys=tuple(getattr(module, "ENV_KEYS", ())),
+            options=frozenset(getattr(module, "OPTIONS", ())),
+            build=getattr(module, "build", None),
+            parse=getattr(module, "parse", None),
+            error=getattr(module, "error", None),
+            limits=getattr(module, "limits", _no_limits),
+            validate=getattr(module, "validate", _no_checks),
+            run_local=run_local,
+            module=module,
+        )
+
+
+def _no_limits(model: str, config: ClientConfig) -> Limits:
+    return Limits()
+
+
+def _no_checks(request: RerankRequest, config: ClientConfig) -> None:
+    return None
+
+
+# --- building requests -------------------------------------------------------------------
+
+
+def json_body(payload: Any) -> bytes:
+    """Compact UTF-8 JSON, the same bytes every time for the same payload."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_headers(**extra: str) -> dict[str, str]:
+    return {"Content-Type": "application/json", "Accept": "application/json", **extra}
+
+
+def render_text(doc: str | Mapping[str, Any], rank_fields: Sequence[str] | None) -> str:
+    """A document as one string, for providers that take strings only.
+
+    A string stays as it is; an object gives its ``text``, or, with ``rank_fields``, one
+    ``field: value`` line per named field in order (the YAML-like form Cohere recommends), so
+    no field the caller asked to rank on is silently lost.
+    """
+    if isinstance(doc, str):
+        return doc
+    if not rank_fields:
+        return str(doc["text"])
+    return "\n".join(f"{name}: {doc[name]}" for name in rank_fields)
+
+
+def render_texts(request: RerankRequest) -> list[str]:
+    fields = request.rank_fields
+    return [d if isinstance(d, str) else render_text(d, fields) for d in request.documents]
+
+
+# --- parsing answers -----------------------------------------------------------------------
+
+
+def decode_json(raw: RawResponse, provider: str) -> Any:
+    """The decoded body, or a retryable ``ProviderError``: a body that does not decode is
+    treated like a dropped connection (rerank is idempotent)."""
+    try:
+        return json.loads(raw.content)
+    except (ValueError, UnicodeDecodeError):
+        snippet = raw.content[:200].decode("utf-8", "replace")
+        raise ProviderError(
+            f"the answer is not valid JSON: {snippet!r}",
+            provider=provider,
+            status_code=raw.status_code,
+            retryable=True,
+        ) from None
+
+
+def malformed(provider: str, raw: RawResponse, what: str) -> ProviderError:
+    return ProviderError(
+        f"malformed answer: {what}", provider=provider, status_code=raw.status_code
+    )
+
+
+def field_of(obj: Any, key: str, provider: str, raw: RawResponse) -> Any:
+    """``obj[key]`` where ``obj`` must be an object holding ``key``."""
+    if not isinstance(obj, dict) or key not in obj:
+        raise malformed(provider, raw, f"expected an object with `{key}`")
+    return obj[key]
+
+
+def finish(
+    request: RerankRequest,
+    raw: RawResponse,
+    items: Any,
+    *,
+    provider: str,
+    score_key: str = "relevance_score",
+    index_key: str = "index",
+    model: Any = None,
+    response_id: Any = None,
+    usage: Usage | None = None,
+) -> RerankResponse:
+    """Check a provider's result list and build the unified response.
+
+    Every result must have an integer index inside the request's documents, at most once, and
+    a finite score; anything else is a ``ProviderError``, never a ranking. Results are sorted
+    by score (best first, ties by index), cut to ``top_n`` (some providers have no server-side
+    top-N) and given their documents from the request when ``return_documents`` was asked.
+    A provider that returns fewer results than asked for is an error too: nothing is dropped.
+    """
+    if not isinstance(items, list):
+        raise malformed(provider, raw, "the result list is missing or not a list")
+    n = len(request.documents)
+    seen: set[int] = set()
+    pairs: list[tuple[float, int]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise malformed(provider, raw, f"a result is not an object: {item!r:.80}")
+        index = item.get(index_key)
+        score = item.get(score_key)
+        if type(index) is not int or not 0 <= index < n:
+            raise malformed(provider, raw, f"result index {index!r} is not in 0..{n - 1}")
+        if index in seen:
+            raise malformed(provider, raw, f"document {index} is ranked twice")
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise malformed(provider, raw, f"score {score!r} of document {index} is not a number")
+        score = float(score)
+        if not math.isfinite(score):
+            raise malformed(provider, raw, f"score of document {index} is {score}")
+        seen.add(index)
+        pairs.append((score, index))
+    expected = request.expected_results
+    if len(pairs) < expected:
+        raise malformed(provider, raw, f"{len(pairs)} results for {expected} expected documents")
+    pairs.sort(key=_rank_key)
+    if len(pairs) > expected:
+        pairs = pairs[:expected]
+    with_docs = request.return_documents
+    results = [
+        RerankResult.model_construct(
+            index=i,
+            relevance_score=s,
+            document=request.document_object(i) if with_docs else None,
+        )
+        for s, i in pairs
+    ]
+    return RerankResponse.model_construct(
+        id=response_id if isinstance(response_id, str) and response_id else new_id(),
+        object="list",
+        results=results,
+        model=model if isinstance(model, str) and model else request.model,
+        usage=usage if usage is not None else Usage(),
+        provider=provider,
+    )
+
+
+def _rank_key(pair: tuple[float, int]) -> tuple[float, int]:
+    return (-pair[0], pair[1])
+
+
+def new_id() -> str:
+    return f"rerank-{uuid.uuid4().hex}"
+
+
+def number(value: Any) -> int | float | None:
+    """A usage count as given (int stays int, 1.0 becomes 1), or None if not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def integer(value: Any) -> int | None:
+    n = number(value)
+    return n if isinstance(n, int) else None
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait, from ``retry-after-ms``, ``x-ms-retry-after-ms`` or ``retry-after``
+    (seconds or an HTTP date); None when absent or unreadable."""
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        value = _get(headers, name)
+        if value:
+            try:
+                ms = float(value)
+            except ValueError:
+                continue
+            if math.isfinite(ms) and ms >= 0:
+                return ms / 1000.0
+    value = _get(headers, "retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _get(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None and not hasattr(headers, "multi_items"):
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value
+
+
+def error_for_status(
+    raw: RawResponse,
+    *,
+    provider: str,
+    message: str | None,
+    code: str | None = None,
+) -> RerankError:
+    """The typed error for an HTTP status: 401/403 auth, 408 timeout, 429 rate limit,
+    other 4xx invalid request, 5xx provider error (retryable)."""
+    status = raw.status_code
+    text = message or f"HTTP {status} with no error message"
+    kwargs: dict[str, Any] = {"provider": provider, "status_code": status, "code": code}
+    if status in (401, 403):
+        return AuthenticationError(f"{text} (check the API key and its permissions)", **kwargs)
+    if status == 408:
+        return APITimeoutError(text, **kwargs)
+    if status == 429:
+        return RateLimitError(text, retry_after=retry_after_seconds(raw.headers), **kwargs)
+    if status >= 500:
+        return ProviderError(text, retryable=True, **kwargs)
+    return InvalidRequestError(text, **kwargs)
+
+
+def error_message(
+    body: Any, paths: Iterable[str] = ("message", "detail", "error.message")
+) -> str | None:
+    """The first string found at one of the dotted ``paths`` of a decoded error body."""
+    for path in paths:
+        node = body
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, str) and node:
+            return node
+        if isinstance(node, list) and node:  # FastAPI validation details
+            return json.dumps(node)[:500]
+    return None
+
+
+def loads_or_none(raw: RawResponse) -> Any:
+    try:
+        return json.loads(raw.content) if raw.content else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def standard_error(
+    raw: RawResponse,
+    provider: str,
+    paths: Iterable[str] = ("message", "detail", "error.message"),
+    code_paths: Iterable[str] = (),
+) -> RerankError:
+    """``error_for_status`` with the message (and code) read from a JSON body, if any."""
+    body = loads_or_none(raw)
+    message = error_message(body, paths)
+    if message is None and raw.content and body is None:
+        message = raw.content[:300].decode("utf-8", "replace")
+    code = error_message(body, code_paths) if code_paths else None
+    return error_for_status(raw, provider=provider, message=message, code=code)

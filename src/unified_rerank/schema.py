@@ -1,0 +1,187 @@
+"""The unified schema: Portkey's ``/rerank`` request and response, field for field.
+
+``RerankResponse.model_dump(exclude_none=True)`` is exactly the Portkey response JSON.
+Request validation raises :class:`~unified_rerank.errors.InvalidRequestError`, never a bare
+pydantic ``ValidationError``, and always before any network call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from .errors import InvalidRequestError
+
+__all__ = ["Document", "RerankRequest", "RerankResponse", "RerankResult", "Usage"]
+
+#: A document: a string, or an object with a ``text`` field and any other fields.
+Document = Union[str, dict[str, Any]]  # noqa: UP007 (a runtime alias on 3.10)
+
+_REQUEST_FIELDS = (
+    "model",
+    "query",
+    "documents",
+    "top_n",
+    "return_documents",
+    "max_tokens_per_doc",
+    "priority",
+    "rank_fields",
+    "truncation",
+    "parameters",
+)
+
+
+class RerankRequest(BaseModel):
+    """A validated rerank request (Portkey ``CreateRerankRequest``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: StrictStr
+    query: StrictStr
+    documents: list[StrictStr | dict[str, Any]]
+    top_n: StrictInt | None = None
+    return_documents: StrictBool = False
+    max_tokens_per_doc: StrictInt | None = None
+    priority: float | None = None
+    rank_fields: list[StrictStr] | None = None
+    truncation: StrictBool | None = None
+    parameters: dict[str, Any] | None = None
+
+    @classmethod
+    def create(cls, **fields: Any) -> RerankRequest:
+        """Validate user input into a request, raising ``InvalidRequestError`` on bad input."""
+        unknown = set(fields) - set(_REQUEST_FIELDS)
+        if unknown:
+            raise InvalidRequestError(
+                f"unknown rerank argument(s) {sorted(unknown)}; "
+                f"the unified request takes {list(_REQUEST_FIELDS)}"
+            )
+        _precheck(fields)
+        try:
+            req = cls.model_validate(fields)
+        except ValidationError as exc:
+            raise InvalidRequestError(_describe(exc)) from None
+        _check_semantics(req)
+        return req
+
+    def with_documents(self, documents: list[Document], top_n: int | None) -> RerankRequest:
+        """A copy for one batch window (already validated, so no re-validation)."""
+        return self.model_copy(update={"documents": documents, "top_n": top_n})
+
+    def document_object(self, index: int) -> dict[str, Any]:
+        """The document at ``index`` as an object: ``{"text": s}`` for a string, else a copy."""
+        doc = self.documents[index]
+        return {"text": doc} if isinstance(doc, str) else dict(doc)
+
+    @property
+    def expected_results(self) -> int:
+        """How many results a complete answer holds: ``top_n`` capped at the document count."""
+        n = len(self.documents)
+        return n if self.top_n is None else min(self.top_n, n)
+
+
+def _precheck(fields: Mapping[str, Any]) -> None:
+    """Checks whose pydantic messages would be unclear."""
+    for name in ("model", "query"):
+        value = fields.get(name)
+        if not isinstance(value, str):
+            raise InvalidRequestError(
+                f"`{name}` must be a string, got {type(value).__name__}"
+                if name in fields
+                else f"`{name}` is required"
+            )
+        if not value.strip():
+            raise InvalidRequestError(f"`{name}` must not be empty")
+    docs = fields.get("documents")
+    if isinstance(docs, (str, bytes)) or not isinstance(docs, Sequence):
+        raise InvalidRequestError(
+            "`documents` must be a list of strings or objects with a `text` field, got "
+            f"{type(docs).__name__}"
+        )
+    if len(docs) == 0:
+        raise InvalidRequestError("`documents` must hold at least one document")
+    priority = fields.get("priority")
+    if priority is not None and (
+        isinstance(priority, bool)
+        or not isinstance(priority, (int, float))
+        or not math.isfinite(priority)
+    ):
+        raise InvalidRequestError(f"`priority` must be a finite number, got {priority!r}")
+
+
+def _check_semantics(req: RerankRequest) -> None:
+    if req.top_n is not None and req.top_n < 1:
+        raise InvalidRequestError(f"`top_n` must be at least 1, got {req.top_n}")
+    if req.max_tokens_per_doc is not None and req.max_tokens_per_doc < 1:
+        raise InvalidRequestError(
+            f"`max_tokens_per_doc` must be at least 1, got {req.max_tokens_per_doc}"
+        )
+    fields = req.rank_fields
+    if fields is not None and (not fields or any(not f for f in fields)):
+        raise InvalidRequestError("`rank_fields` must name at least one non-empty field")
+    wanted = fields or ["text"]
+    for i, doc in enumerate(req.documents):
+        if isinstance(doc, str):
+            if fields is not None and "text" not in fields:
+                raise InvalidRequestError(
+                    f"document {i} is a string but `rank_fields` {fields} does not include "
+                    "'text'; pass objects holding those fields"
+                )
+            continue
+        for f in wanted:
+            if not isinstance(doc.get(f), str):
+                raise InvalidRequestError(
+                    f"document {i} needs a string `{f}` field"
+                    + (" (named in `rank_fields`)" if fields else "")
+                    + f"; it has fields {sorted(doc)}"
+                )
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("str", "dict")))
+        parts.append(f"`{loc}`: {err['msg']}")
+    more = exc.error_count() - 5
+    return "invalid rerank request: " + "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+class RerankResult(BaseModel):
+    """One ranked document: its position in the request, its score, and the document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int
+    relevance_score: float
+    document: dict[str, Any] | None = None
+
+
+class Usage(BaseModel):
+    """What the provider billed, in its own units, never converted into each other.
+
+    ``search_units``: searches (Cohere, Azure; an estimate for Bedrock, see ``estimated``).
+    ``total_tokens``: tokens (Voyage, Jina, Infinity, vLLM, ...). ``rerank_units``: Pinecone.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    search_units: int | float | None = None
+    total_tokens: int | None = None
+    rerank_units: int | float | None = None
+    estimated: bool | None = None
+
+
+class RerankResponse(BaseModel):
+    """A rerank answer (Portkey ``CreateRerankResponse``), sorted by score, best first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    object: Literal["list"] = "list"
+    results: list[RerankResult]
+    model: str
+    usage: Usage = Field(default_factory=Usage)
+    provider: str

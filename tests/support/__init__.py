@@ -1,0 +1,1 @@
+"""Test helpers: cassettes (vcrpy) and a scripted loopback HTTP server."""
