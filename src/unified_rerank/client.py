@@ -144,10 +144,13 @@ class RerankClient:
             if key is None:
                 value = next((os.environ[k] for k in provider.env_keys if os.environ.get(k)), None)
                 key = SecretStr(value) if value else None
+            base_url = self.base_url or next(
+                (os.environ[k] for k in provider.base_url_env if os.environ.get(k)), None
+            )
             config = ClientConfig(
                 provider=provider.slug,
                 api_key=key,
-                base_url=self.base_url,
+                base_url=base_url,
                 headers=self._headers,
                 options=self._options,
                 env_keys=provider.env_keys,

@@ -3,6 +3,7 @@
 A provider is a module of pure functions (no I/O, no ``httpx``):
 
 - ``SLUG``: its name; ``ENV_KEYS``: where its key is read from (first set wins);
+  optional ``BASE_URL_ENV``: where ``base_url`` is read from when none is passed;
   ``OPTIONS``: the provider-specific client options it accepts (``region=``, ...).
 - ``build(request, config) -> HttpCall``: the exact HTTP request to send.
 - ``parse(raw, request) -> RerankResponse``: a 2xx answer into the unified response, or a
@@ -144,6 +145,8 @@ class Provider:
 
     slug: str
     env_keys: tuple[str, ...]
+    #: Variables that give ``base_url`` when none is passed (e.g. ``AZURE_AI_ENDPOINT``).
+    base_url_env: tuple[str, ...]
     options: frozenset[str]
     build: Callable[[RerankRequest, ClientConfig], HttpCall] | None
     parse: Callable[[RawResponse, RerankRequest], RerankResponse] | None
@@ -163,6 +166,7 @@ class Provider:
         return cls(
             slug=module.SLUG,
             env_keys=tuple(getattr(module, "ENV_KEYS", ())),
+            base_url_env=tuple(getattr(module, "BASE_URL_ENV", ())),
             options=frozenset(getattr(module, "OPTIONS", ())),
             build=getattr(module, "build", None),
             parse=getattr(module, "parse", None),
