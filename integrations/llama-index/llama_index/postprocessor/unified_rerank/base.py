@@ -1,0 +1,336 @@
+"""``UnifiedRerank``: a LlamaIndex node postprocessor backed by ``unified_rerank.RerankClient``.
+
+The wrapper holds no provider knowledge. It turns nodes into documents (their
+``get_content(metadata_mode)``), calls the core client (natively async in
+``_apostprocess_nodes``), and maps the ranking back to *new* ``NodeWithScore`` objects; the
+caller's nodes are never mutated. Start/End instrumentation events are always balanced.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
+from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
+from llama_index.core.instrumentation import get_dispatcher
+from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle
+from unified_rerank import RerankClient, RerankResponse
+
+__all__ = ["SCORE_KEY", "UnifiedRerank"]
+
+dispatcher = get_dispatcher(__name__)
+
+#: Metadata key of the relevance score on the returned node copies (hidden from LLM and
+#: embedding text, so prompts do not change).
+SCORE_KEY = "relevance_score"
+
+#: ``provider_options`` whose name looks like a credential are kept out of the public fields
+#: (and so out of ``to_dict()`` / ``to_json()`` / ``repr``), as is any ``SecretStr`` value.
+_SECRET_NAME = re.compile(r"secret|token|passw|credential|api_?key|access_key|auth", re.I)
+
+
+class _Unset(enum.Enum):
+    TOKEN = 0
+
+
+_UNSET = _Unset.TOKEN
+
+
+class UnifiedRerank(BaseNodePostprocessor):
+    """Rerank retrieved nodes with any service unified-rerank supports.
+
+    Examples:
+        ``UnifiedRerank(model="cohere/rerank-v3.5", top_n=3)`` or
+        ``UnifiedRerank(model="rerank-2.5", provider="voyage")``, then
+        ``index.as_query_engine(node_postprocessors=[reranker])``.
+
+    Args:
+        model: the model id, ``"provider/model-id"`` unless ``provider`` is given.
+        provider: a provider slug (``"cohere"``, ``"voyage"``, ``"jina"``, ``"bedrock"``, ...).
+        top_n: nodes to keep (default 2, as LlamaIndex's own rerankers); None keeps all.
+            Clamped to the number of nodes.
+        api_key: the key; else read from the provider's usual environment variable. Never a
+            public field: it does not appear in ``repr``, ``to_dict()`` or ``to_json()``.
+        base_url, timeout, max_retries, window_size, max_concurrency, headers: passed to
+            ``RerankClient`` (``headers`` are private, like the key).
+        provider_options: provider-specific client options (e.g. ``{"region": "us-east-1"}``);
+            credential-looking entries are kept private.
+        rank_fields, max_tokens_per_doc, truncation, parameters: request options. With
+            ``rank_fields``, each node is sent as ``{"text": <content>, <field>: <metadata
+            value>, ...}`` so the provider ranks on those fields.
+        metadata_mode: which metadata ``get_content`` puts in the text sent (default EMBED,
+            as LlamaIndex's own rerankers).
+        client: a ready ``RerankClient`` to use instead of building one; then none of the
+            client options may be given.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    model: str = Field(description="Model id, 'provider/model-id' unless provider is set.")
+    provider: str | None = Field(default=None, description="Provider slug.")
+    top_n: int | None = Field(
+        default=2, ge=1, strict=True, description="Nodes to keep; None keeps all."
+    )
+    base_url: str | None = Field(default=None, description="API root override.")
+    timeout: float | None = Field(default=60.0, description="Seconds per HTTP attempt.")
+    max_retries: int = Field(default=2, description="Retries for retryable errors.")
+    window_size: int | None = Field(default=None, description="Documents per request.")
+    max_concurrency: int = Field(default=4, description="Windows in flight for one call.")
+    provider_options: dict[str, Any] = Field(
+        default_factory=dict, description="Provider-specific client options (non-secret)."
+    )
+    rank_fields: list[str] | None = Field(
+        default=None, description="Metadata fields the provider ranks on, with the text."
+    )
+    max_tokens_per_doc: int | None = Field(default=None, description="Per-document limit.")
+    truncation: bool | None = Field(default=None, description="Provider-side truncation.")
+    parameters: dict[str, Any] | None = Field(
+        default=None, description="Extra provider request parameters."
+    )
+    metadata_mode: MetadataMode = Field(
+        default=MetadataMode.EMBED, description="Metadata included in the text sent."
+    )
+
+    _client: RerankClient = PrivateAttr()
+    _owns_client: bool = PrivateAttr(default=True)
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        provider: str | None = None,
+        top_n: int | None = 2,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        timeout: float | None | _Unset = _UNSET,
+        max_retries: int | None = None,
+        window_size: int | None = None,
+        max_concurrency: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        provider_options: Mapping[str, Any] | None = None,
+        rank_fields: list[str] | None = None,
+        max_tokens_per_doc: int | None = None,
+        truncation: bool | None = None,
+        parameters: dict[str, Any] | None = None,
+        metadata_mode: MetadataMode | str = MetadataMode.EMBED,
+        client: RerankClient | None = None,
+        callback_manager: CallbackManager | None = None,
+    ) -> None:
+        owns = client is None
+        options = dict(provider_options or {})
+        public = {
+            k: v
+            for k, v in options.items()
+            if not _SECRET_NAME.search(k) and not isinstance(v, SecretStr)
+        }
+        if client is not None:
+            given = {
+                "api_key": api_key is not None,
+                "base_url": base_url is not None,
+                "timeout": timeout is not _UNSET,
+                "max_retries": max_retries is not None,
+                "window_size": window_size is not None,
+                "max_concurrency": max_concurrency is not None,
+                "headers": headers is not None,
+                "provider_options": bool(options),
+            }
+            clash = sorted(name for name, set_ in given.items() if set_)
+            if clash:
+                raise ValueError(
+                    f"pass either client= or client options, not both (got {clash}); "
+                    "configure the RerankClient instead"
+                )
+            if provider is not None and client.provider not in (None, provider):
+                raise ValueError(
+                    f"provider={provider!r} differs from the client's {client.provider!r}"
+                )
+            provider = provider or client.provider
+            base_url, timeout = client.base_url, client.timeout
+            max_retries, window_size = client.max_retries, client.window_size
+            max_concurrency = client.max_concurrency
+        else:
+            if timeout is _UNSET:
+                timeout = 60.0
+            if max_retries is None:
+                max_retries = 2
+            if max_concurrency is None:
+                max_concurrency = 4
+            # No network here: a RerankClient only validates its options when built.
+            client = RerankClient(
+                provider,
+                api_key=api_key,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                headers=headers,
+                window_size=window_size,
+                max_concurrency=max_concurrency,
+                **options,
+            )
+        fields: dict[str, Any] = {
+            "model": model,
+            "provider": provider,
+            "top_n": top_n,
+            "base_url": base_url,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "window_size": window_size,
+            "max_concurrency": max_concurrency,
+            "provider_options": public,
+            "rank_fields": rank_fields,
+            "max_tokens_per_doc": max_tokens_per_doc,
+            "truncation": truncation,
+            "parameters": parameters,
+            "metadata_mode": metadata_mode,
+        }
+        if callback_manager is not None:
+            fields["callback_manager"] = callback_manager
+        super().__init__(**fields)
+        self._client = client
+        self._owns_client = owns
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "UnifiedRerank"
+
+    @property
+    def client(self) -> RerankClient:
+        """The core client the reranker calls."""
+        return self._client
+
+    # -- the two entry points ------------------------------------------------------------------
+
+    def _postprocess_nodes(
+        self,
+        nodes: list[NodeWithScore],
+        query_bundle: QueryBundle | None = None,
+    ) -> list[NodeWithScore]:
+        query = _query_of(query_bundle)
+        if not nodes:
+            return []  # before any event: nothing to rerank, nothing to report
+        top_n = self._top_n(nodes)
+        with self._reranking(nodes, query_bundle, top_n) as out:
+            response = self._client.rerank(**self._request(query, nodes, top_n))
+            out.extend(self._ranked(nodes, response))
+        return out
+
+    @dispatcher.span
+    async def _apostprocess_nodes(
+        self,
+        nodes: list[NodeWithScore],
+        query_bundle: QueryBundle | None = None,
+    ) -> list[NodeWithScore]:
+        query = _query_of(query_bundle)
+        if not nodes:
+            return []
+        top_n = self._top_n(nodes)
+        with self._reranking(nodes, query_bundle, top_n) as out:
+            response = await self._client.arerank(**self._request(query, nodes, top_n))
+            out.extend(self._ranked(nodes, response))
+        return out
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _top_n(self, nodes: list[NodeWithScore]) -> int:
+        return len(nodes) if self.top_n is None else min(self.top_n, len(nodes))
+
+    def _request(self, query: str, nodes: list[NodeWithScore], top_n: int) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.model,
+            "query": query,
+            "documents": [self._document(n.node) for n in nodes],
+            # top_n None means "all": send nothing, so no provider sees a needless limit.
+            "top_n": None if self.top_n is None else top_n,
+            "max_tokens_per_doc": self.max_tokens_per_doc,
+            "rank_fields": self.rank_fields,
+            "truncation": self.truncation,
+            "parameters": self.parameters,
+        }
+        return {k: v for k, v in request.items() if v is not None}
+
+    def _document(self, node: BaseNode) -> str | dict[str, Any]:
+        text = node.get_content(metadata_mode=self.metadata_mode)
+        if self.rank_fields is None:
+            return text
+        picked = {
+            f: v if isinstance(v, str) else str(v)
+            for f in self.rank_fields
+            if f != "text" and (v := node.metadata.get(f)) is not None
+        }
+        return {**picked, "text": text}
+
+    def _ranked(
+        self, nodes: list[NodeWithScore], response: RerankResponse
+    ) -> list[NodeWithScore]:
+        return [
+            NodeWithScore(
+                node=_with_score(nodes[r.index].node, r.relevance_score), score=r.relevance_score
+            )
+            for r in response.results
+        ]
+
+    @contextmanager
+    def _reranking(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle, top_n: int
+    ) -> Iterator[list[NodeWithScore]]:
+        """Start event, callback event, then End event however the body exits."""
+        dispatcher.event(
+            ReRankStartEvent(query=query_bundle, nodes=nodes, top_n=top_n, model_name=self.model)
+        )
+        done: list[NodeWithScore] = []
+        out: list[NodeWithScore] = []
+        try:
+            with self.callback_manager.event(
+                CBEventType.RERANKING,
+                payload={
+                    EventPayload.NODES: nodes,
+                    EventPayload.MODEL_NAME: self.model,
+                    EventPayload.QUERY_STR: query_bundle.query_str,
+                    EventPayload.TOP_K: top_n,
+                },
+            ) as event:
+                yield out
+                event.on_end(payload={EventPayload.NODES: out})
+            done = out
+        finally:
+            # On an error the End event carries no nodes; the exception goes on to the caller
+            # (and to the span, which records it).
+            dispatcher.event(ReRankEndEvent(nodes=done))
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool of a client this reranker built (not a passed-in one)."""
+        if self._owns_client:
+            self._client.close()
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+
+def _query_of(query_bundle: QueryBundle | None) -> str:
+    if query_bundle is None:
+        raise ValueError("Missing query bundle in extra info.")
+    return query_bundle.query_str
+
+
+def _with_score(node: BaseNode, score: float) -> BaseNode:
+    """A copy of ``node`` with the score in its metadata, hidden from LLM and embed text."""
+
+    def hidden(keys: list[str]) -> list[str]:
+        return list(keys) if SCORE_KEY in keys else [*keys, SCORE_KEY]
+
+    return node.model_copy(
+        update={
+            "metadata": {**node.metadata, SCORE_KEY: score},
+            "excluded_llm_metadata_keys": hidden(node.excluded_llm_metadata_keys),
+            "excluded_embed_metadata_keys": hidden(node.excluded_embed_metadata_keys),
+        }
+    )
