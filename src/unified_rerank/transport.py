@@ -2,8 +2,11 @@
 
 Retry decisions are pure (:class:`RetryPolicy`) and shared by both loops; an error is retried
 only when it says ``retryable`` (connection errors, timeouts, 408, 429, 5xx, undecodable
-bodies), waiting what the server asked for (``Retry-After``), else a jittered exponential
-backoff, always capped.
+bodies), waiting what the server asked for (``Retry-After``, ``retry-after-ms``: seconds or an
+HTTP date), else a jittered exponential backoff, always capped. An optional total time budget
+(``RetryPolicy.budget``) bounds a whole call: no retry starts whose wait would end past it, and
+each attempt's timeout is trimmed to what is left. Every attempt, retry, success and failure is
+reported to the ``hooks`` (see :mod:`unified_rerank.observability`), without key or text.
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from .errors import APIConnectionError, APITimeoutError, RerankError
+from .observability import Emitter, Event, EventKind, HooksArg, emitter, new_call_id
 from .providers.base import HttpCall, RawResponse
+
+if TYPE_CHECKING:
+    from .schema import RerankRequest
 
 __all__ = ["RetryPolicy", "Transport"]
 
@@ -31,28 +38,131 @@ logger = logging.getLogger("unified_rerank")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """When and how long to wait before the next attempt (pure; no sleeping here)."""
+    """When and how long to wait before the next attempt (pure; no sleeping here).
+
+    Args:
+        max_retries: retries after the first attempt.
+        base_delay / max_delay: the jittered exponential backoff (``uniform(0, base * 2**n)``,
+            at most ``max_delay``), used when the server did not say how long to wait.
+        max_retry_after: a server asking for a longer wait than this is waited for this long.
+        budget: total seconds for the whole call, retries and waits included (None: no
+            bound). No retry starts whose wait would end past it, and each attempt's timeout
+            is trimmed to what is left.
+        on_status_codes: when given, an HTTP error is retried only if its status is listed
+            (Portkey's ``retry.on_status_codes``); errors without a status (timeouts,
+            dropped connections, bodies cut short) are retried as usual.
+    """
 
     max_retries: int = 2
     base_delay: float = 0.5
     max_delay: float = 8.0
     #: A server asking for a longer wait than this is waited for this long at most.
     max_retry_after: float = 60.0
+    budget: float | None = None
+    on_status_codes: frozenset[int] | None = None
 
-    def delay(self, retries_done: int, error: RerankError) -> float | None:
-        """Seconds to wait before retrying, or None to give up and raise ``error``."""
-        if retries_done >= self.max_retries or not error.retryable:
+    def retryable(self, error: RerankError) -> bool:
+        status = error.status_code
+        if self.on_status_codes is not None and status is not None and status >= 300:
+            return status in self.on_status_codes
+        return error.retryable
+
+    def delay(
+        self, retries_done: int, error: RerankError, remaining: float | None = None
+    ) -> float | None:
+        """Seconds to wait before retrying, or None to give up and raise ``error``.
+
+        ``remaining``: seconds left of the budget; a wait that would use it all gives up.
+        """
+        if retries_done >= self.max_retries or not self.retryable(error):
             return None
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
-            return min(float(retry_after), self.max_retry_after)
-        # "Full jitter" exponential backoff: spreads clients apart after a shared failure.
-        return random.uniform(0.0, min(self.max_delay, self.base_delay * 2.0**retries_done))
+            wait = min(max(0.0, float(retry_after)), self.max_retry_after)
+        else:
+            # "Full jitter" exponential backoff: spreads clients apart after a shared failure.
+            wait = random.uniform(0.0, min(self.max_delay, self.base_delay * 2.0**retries_done))
+        if remaining is not None and wait >= remaining:
+            return None
+        return wait
 
 
 def _where(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"  # never the path or query: no secret leaks
+
+
+class _Call:
+    """The bookkeeping of one logical call: timing, budget, attempt count and events."""
+
+    __slots__ = ("attempt", "call_id", "deadline", "emit", "fields", "provider", "start")
+
+    def __init__(self, transport: Transport, provider: str, request: RerankRequest | None) -> None:
+        self.provider = provider
+        self.start = time.monotonic()
+        budget = transport.retry.budget
+        self.deadline = None if budget is None else self.start + budget
+        self.attempt = 0
+        emit = transport.emit
+        self.emit: Emitter | None = (
+            emit if emit.hooks or logger.isEnabledFor(logging.DEBUG) else None
+        )
+        self.call_id = new_call_id() if self.emit is not None else 0
+        self.fields: dict[str, Any] = {}
+        if request is not None and self.emit is not None:
+            self.fields = {
+                "model": request.model,
+                "documents": len(request.documents),
+                "top_n": request.top_n,
+            }
+
+    def event(self, kind: EventKind, **values: Any) -> None:
+        if self.emit is not None:
+            self.emit(
+                Event(
+                    kind,
+                    self.call_id,
+                    self.provider,
+                    attempt=self.attempt,
+                    **self.fields,
+                    **values,
+                )
+            )
+
+    def begin(self) -> None:
+        self.attempt += 1
+        self.event("request")
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def timeout(self, configured: float | httpx.Timeout | None) -> Any:
+        """The timeout for this attempt: the configured one, trimmed to the budget left."""
+        left = self.remaining()
+        if left is None:
+            return _UNSET
+        left = max(left, 0.001)
+        if configured is None:
+            return left
+        if isinstance(configured, httpx.Timeout):
+            parts = (configured.connect, configured.read, configured.write, configured.pool)
+            return httpx.Timeout(*(left if p is None else min(p, left) for p in parts))
+        return min(float(configured), left)
+
+    def succeeded(self, status: int) -> None:
+        self.event("response", status=status, latency=time.monotonic() - self.start)
+
+    def failed(self, err: RerankError) -> None:
+        self.event(
+            "error",
+            status=err.status_code,
+            error=type(err).__name__,
+            latency=time.monotonic() - self.start,
+        )
+
+
+#: "No per-request timeout": the pooled client's own timeout applies.
+_UNSET: Any = object()
 
 
 class Transport:
@@ -65,9 +175,11 @@ class Transport:
         retry: RetryPolicy,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        hooks: HooksArg = None,
     ) -> None:
         self.timeout = timeout
         self.retry = retry
+        self.emit = emitter(hooks)
         self._sync = http_client
         self._async = async_http_client
         self._async_loop: asyncio.AbstractEventLoop | None = None
@@ -106,58 +218,98 @@ class Transport:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def send(self, call: HttpCall, handle: Callable[[RawResponse], T], provider: str) -> T:
-        retries = 0
+    def send(
+        self,
+        call: HttpCall,
+        handle: Callable[[RawResponse], T],
+        provider: str,
+        *,
+        request: RerankRequest | None = None,
+    ) -> T:
+        """Send ``call`` (retrying as the policy says) and return ``handle(answer)``.
+
+        ``request``: the (window) request being sent, for the events' model and counts.
+        """
+        state = _Call(self, provider, request)
         while True:
+            state.begin()
             try:
-                return handle(self._exchange(call, provider))
+                raw = self._exchange(call, provider, state.timeout(self.timeout))
+                result = handle(raw)
             except RerankError as err:
-                delay = self._next_delay(retries, err, provider)
+                delay = self._next_delay(state, err)
                 if delay is None:
+                    state.failed(err)
                     raise
-            retries += 1
+            else:
+                state.succeeded(raw.status_code)
+                return result
             time.sleep(delay)
 
-    async def asend(self, call: HttpCall, handle: Callable[[RawResponse], T], provider: str) -> T:
-        retries = 0
+    async def asend(
+        self,
+        call: HttpCall,
+        handle: Callable[[RawResponse], T],
+        provider: str,
+        *,
+        request: RerankRequest | None = None,
+    ) -> T:
+        """The same as :meth:`send`, natively async."""
+        state = _Call(self, provider, request)
         while True:
+            state.begin()
             try:
-                return handle(await self._aexchange(call, provider))
+                raw = await self._aexchange(call, provider, state.timeout(self.timeout))
+                result = handle(raw)
             except RerankError as err:
-                delay = self._next_delay(retries, err, provider)
+                delay = self._next_delay(state, err)
                 if delay is None:
+                    state.failed(err)
                     raise
-            retries += 1
+            else:
+                state.succeeded(raw.status_code)
+                return result
             await asyncio.sleep(delay)
 
-    def _next_delay(self, retries: int, err: RerankError, provider: str) -> float | None:
-        delay = self.retry.delay(retries, err)
+    def _next_delay(self, state: _Call, err: RerankError) -> float | None:
+        retries = state.attempt - 1
+        delay = self.retry.delay(retries, err, state.remaining())
         if delay is not None:
             logger.info(
-                "retrying %s after %s (retry %d of %d) in %.2fs",
-                provider,
+                "retrying %s after %s%s (retry %d of %d) in %.2fs",
+                state.provider,
                 type(err).__name__,
+                f" HTTP {err.status_code}" if err.status_code is not None else "",
                 retries + 1,
                 self.retry.max_retries,
                 delay,
             )
+            state.event(
+                "retry",
+                status=err.status_code,
+                error=type(err).__name__,
+                delay=delay,
+                latency=time.monotonic() - state.start,
+            )
         return delay
 
-    def _exchange(self, call: HttpCall, provider: str) -> RawResponse:
+    def _exchange(self, call: HttpCall, provider: str, timeout: Any = _UNSET) -> RawResponse:
         headers = _headers(call)
+        extra = {} if timeout is _UNSET else {"timeout": timeout}
         try:
             r = self._sync_client().request(
-                call.method, call.url, content=call.body, headers=headers
+                call.method, call.url, content=call.body, headers=headers, **extra
             )
         except httpx.HTTPError as exc:
             raise _transport_error(exc, call, provider) from None
         return RawResponse(r.status_code, r.headers, r.content)
 
-    async def _aexchange(self, call: HttpCall, provider: str) -> RawResponse:
+    async def _aexchange(self, call: HttpCall, provider: str, timeout: Any = _UNSET) -> RawResponse:
         headers = _headers(call)
+        extra = {} if timeout is _UNSET else {"timeout": timeout}
         try:
             r = await self._async_client().request(
-                call.method, call.url, content=call.body, headers=headers
+                call.method, call.url, content=call.body, headers=headers, **extra
             )
         except httpx.HTTPError as exc:
             raise _transport_error(exc, call, provider) from None
