@@ -127,7 +127,9 @@ def test_no_documented_limit_means_no_split() -> None:
 )
 def test_unsupported_fields_are_refused(extra: dict[str, Any], match: str) -> None:
     with pytest.raises(InvalidRequestError, match=match):
-        RerankClient("jina", api_key="k")._plan(dict(model="m", query="q", documents=["a"], **extra))
+        RerankClient("jina", api_key="k")._plan(
+            dict(model="m", query="q", documents=["a"], **extra)
+        )
 
 
 def test_missing_key_names_variable() -> None:
