@@ -28,7 +28,9 @@ from .schema import Document, RerankRequest, RerankResponse
 if TYPE_CHECKING:
     import httpx
 
-    from .transport import Transport
+    from .observability import HooksArg
+    from .routing import Reranker
+    from .transport import RetryPolicy, Transport
 
 __all__ = ["RerankClient", "arerank", "rerank"]
 
@@ -47,6 +49,9 @@ _CLIENT_ARGS = frozenset(
         "max_concurrency",
         "http_client",
         "async_http_client",
+        "hooks",
+        "retry_budget",
+        "retry_policy",
     }
 )
 
@@ -74,6 +79,9 @@ class RerankClient:
             provider's documented limit for the model).
         max_concurrency: windows in flight at once for one call.
         http_client / async_http_client: ``httpx`` clients to use instead of our own.
+        hooks: callbacks for request/response/retry/error events (``observability.Hooks``).
+        retry_budget: total seconds for one call, retries and waits included.
+        retry_policy: a ``transport.RetryPolicy`` replacing the default (and ``max_retries``).
         **options: provider-specific options, e.g. ``region="us-east-1"`` for bedrock.
     """
 
@@ -90,6 +98,9 @@ class RerankClient:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        hooks: HooksArg = None,
+        retry_budget: float | None = None,
+        retry_policy: RetryPolicy | None = None,
         **options: Any,
     ) -> None:
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
@@ -108,6 +119,10 @@ class RerankClient:
             raise InvalidRequestError(
                 f"max_concurrency must be an integer >= 1, got {max_concurrency!r}"
             )
+        if retry_budget is not None and (isinstance(retry_budget, bool) or not retry_budget > 0):
+            raise InvalidRequestError(
+                f"retry_budget must be a positive number of seconds, got {retry_budget!r}"
+            )
         self.provider = provider
         if provider is not None:
             _check_options(get_provider(provider), options)
@@ -123,6 +138,9 @@ class RerankClient:
         self._options = dict(options)
         self._http_client = http_client
         self._async_http_client = async_http_client
+        self._hooks = hooks
+        self.retry_budget = retry_budget
+        self._retry_policy = retry_policy
         self._configs: dict[str, ClientConfig] = {}
         self._transport_obj: Transport | None = None
         self._lock = threading.Lock()
@@ -193,13 +211,14 @@ class RerankClient:
         if self._transport_obj is None:
             with self._lock:
                 if self._transport_obj is None:
-                    from .transport import RetryPolicy, Transport  # httpx loads on first call
+                    from .transport import Transport, make_policy  # httpx loads on first call
 
                     self._transport_obj = Transport(
                         timeout=self.timeout,
-                        retry=RetryPolicy(max_retries=self.max_retries),
+                        retry=make_policy(self.max_retries, self.retry_budget, self._retry_policy),
                         http_client=self._http_client,
                         async_http_client=self._async_http_client,
+                        hooks=self._hooks,
                     )
         return self._transport_obj
 
@@ -229,11 +248,16 @@ class RerankClient:
             for call, (_, window) in zip(plan.calls, plan.windows, strict=True)
         ]
         if len(jobs) == 1:
-            single: RerankResponse = transport.send(jobs[0][0], jobs[0][1], slug)
+            single: RerankResponse = transport.send(
+                jobs[0][0], jobs[0][1], slug, request=plan.windows[0][1]
+            )
             return single
         workers = min(self.max_concurrency, len(jobs))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unified-rerank") as pool:
-            futures = [pool.submit(transport.send, call, handle, slug) for call, handle in jobs]
+            futures = [
+                pool.submit(transport.send, call, handle, slug, request=window)
+                for (call, handle), (_, window) in zip(jobs, plan.windows, strict=True)
+            ]
             try:
                 answers = [f.result() for f in futures]
             except BaseException:
@@ -266,16 +290,19 @@ class RerankClient:
         transport, slug = self._transport(), plan.provider.slug
         handlers = [self._handler(plan, window) for _, window in plan.windows]
         if len(plan.calls) == 1:
-            return await transport.asend(plan.calls[0], handlers[0], slug)
+            return await transport.asend(
+                plan.calls[0], handlers[0], slug, request=plan.windows[0][1]
+            )
         gate = asyncio.Semaphore(self.max_concurrency)
 
-        async def one(call: HttpCall, handle: Any) -> RerankResponse:
+        async def one(call: HttpCall, handle: Any, window: RerankRequest) -> RerankResponse:
             async with gate:
-                result: RerankResponse = await transport.asend(call, handle, slug)
+                result: RerankResponse = await transport.asend(call, handle, slug, request=window)
                 return result
 
         tasks = [
-            asyncio.ensure_future(one(c, h)) for c, h in zip(plan.calls, handlers, strict=True)
+            asyncio.ensure_future(one(c, h, w))
+            for c, h, (_, w) in zip(plan.calls, handlers, plan.windows, strict=True)
         ]
         try:
             answers = await asyncio.gather(*tasks)
@@ -387,17 +414,42 @@ def _split_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return request, client
 
 
-def rerank(*, model: str, query: str, documents: list[Document], **kwargs: Any) -> RerankResponse:
-    """One-shot rerank: request fields and any ``RerankClient`` option as keywords."""
-    request, client = _split_kwargs(kwargs)
-    return _shared_client(client).rerank(model=model, query=query, documents=documents, **request)
+def _target(client: Reranker | None, options: dict[str, Any]) -> Reranker:
+    """``client=`` (a RerankClient, Router, CachedReranker, ...) or a pooled client."""
+    if client is None:
+        return _shared_client(options)
+    if options:
+        raise InvalidRequestError(
+            f"client options {sorted(options)} cannot be combined with client=...; "
+            "configure the client instead"
+        )
+    return client
+
+
+def rerank(
+    *,
+    model: str,
+    query: str,
+    documents: list[Document],
+    client: Reranker | None = None,
+    **kwargs: Any,
+) -> RerankResponse:
+    """One-shot rerank: request fields and any ``RerankClient`` option as keywords, or
+    ``client=`` any reranker (``RerankClient``, ``routing.Router``, ``cache.CachedReranker``)."""
+    request, options = _split_kwargs(kwargs)
+    return _target(client, options).rerank(model=model, query=query, documents=documents, **request)
 
 
 async def arerank(
-    *, model: str, query: str, documents: list[Document], **kwargs: Any
+    *,
+    model: str,
+    query: str,
+    documents: list[Document],
+    client: Reranker | None = None,
+    **kwargs: Any,
 ) -> RerankResponse:
-    """One-shot async rerank: request fields and any ``RerankClient`` option as keywords."""
-    request, client = _split_kwargs(kwargs)
-    return await _shared_client(client).arerank(
+    """One-shot async rerank: as :func:`rerank`, natively async."""
+    request, options = _split_kwargs(kwargs)
+    return await _target(client, options).arerank(
         model=model, query=query, documents=documents, **request
     )

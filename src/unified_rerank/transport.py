@@ -17,7 +17,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -30,7 +30,7 @@ from .providers.base import HttpCall, RawResponse
 if TYPE_CHECKING:
     from .schema import RerankRequest
 
-__all__ = ["RetryPolicy", "Transport"]
+__all__ = ["RetryPolicy", "Transport", "make_policy"]
 
 T = TypeVar("T")
 logger = logging.getLogger("unified_rerank")
@@ -85,6 +85,19 @@ class RetryPolicy:
         if remaining is not None and wait >= remaining:
             return None
         return wait
+
+
+def make_policy(
+    max_retries: int, budget: float | None = None, policy: RetryPolicy | None = None
+) -> RetryPolicy:
+    """The client's policy: ``policy`` if given, else the default one with ``max_retries``;
+    ``budget`` (when not None) overrides the policy's total time budget."""
+    if budget is not None and (isinstance(budget, bool) or not budget > 0):
+        from .errors import InvalidRequestError
+
+        raise InvalidRequestError(f"retry_budget must be a positive number, got {budget!r}")
+    base = policy if policy is not None else RetryPolicy(max_retries=max_retries)
+    return base if budget is None else replace(base, budget=float(budget))
 
 
 def _where(url: str) -> str:
