@@ -15,6 +15,7 @@ from typing import Any, Final
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
 from unified_rerank import RerankClient, RerankResponse
 from unified_rerank.providers import split_model
 
@@ -221,12 +222,12 @@ class UnifiedRerank(BaseDocumentCompressor):
         documents: Sequence[DocumentLike],
         query: str,
         *,
-        top_n: int | None | _Unset = _UNSET,
-        rank_fields: list[str] | None | _Unset = _UNSET,
-        max_tokens_per_doc: int | None | _Unset = _UNSET,
-        truncation: bool | None | _Unset = _UNSET,
-        parameters: dict[str, Any] | None | _Unset = _UNSET,
-        priority: float | None | _Unset = _UNSET,
+        top_n: int | _Unset | None = _UNSET,
+        rank_fields: list[str] | _Unset | None = _UNSET,
+        max_tokens_per_doc: int | _Unset | None = _UNSET,
+        truncation: bool | _Unset | None = _UNSET,
+        parameters: dict[str, Any] | _Unset | None = _UNSET,
+        priority: float | _Unset | None = _UNSET,
     ) -> list[dict[str, Any]]:
         """Rank ``documents`` for ``query``: ``[{"index", "relevance_score"}]``, best first.
 
@@ -255,12 +256,12 @@ class UnifiedRerank(BaseDocumentCompressor):
         documents: Sequence[DocumentLike],
         query: str,
         *,
-        top_n: int | None | _Unset = _UNSET,
-        rank_fields: list[str] | None | _Unset = _UNSET,
-        max_tokens_per_doc: int | None | _Unset = _UNSET,
-        truncation: bool | None | _Unset = _UNSET,
-        parameters: dict[str, Any] | None | _Unset = _UNSET,
-        priority: float | None | _Unset = _UNSET,
+        top_n: int | _Unset | None = _UNSET,
+        rank_fields: list[str] | _Unset | None = _UNSET,
+        max_tokens_per_doc: int | _Unset | None = _UNSET,
+        truncation: bool | _Unset | None = _UNSET,
+        parameters: dict[str, Any] | _Unset | None = _UNSET,
+        priority: float | _Unset | None = _UNSET,
     ) -> list[dict[str, Any]]:
         """The same as :meth:`rerank`, natively async (no thread hop)."""
         if not documents:
