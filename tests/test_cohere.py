@@ -81,3 +81,14 @@ def test_key_from_co_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CO_API_KEY", "from-env")
     call = RerankClient("cohere")._plan(dict(model="m", query="q", documents=["a"])).calls[0]
     assert call.headers["Authorization"] == "Bearer from-env"
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [({"parameters": {"x": 1}}, "parameters"), ({"truncation": False}, "truncation")],
+)
+def test_v2_refuses_what_it_cannot_take(extra: dict[str, object], match: str) -> None:
+    from unified_rerank import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match=match):
+        client().rerank(model="rerank-v3.5", query="q", documents=["a"], **extra)  # type: ignore[arg-type]

@@ -217,11 +217,6 @@ def test_unknown_argument_on_the_client_method(loopback: Loopback) -> None:
     assert loopback.received == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lone surrogates reach base.json_body and raise UnicodeEncodeError, not "
-    "InvalidRequestError (a shared-code fix is reported; remove this marker then)",
-)
 def test_lone_surrogate_is_invalid_request(loopback: Loopback) -> None:
     c = RerankClient("cohere", api_key="k", base_url=loopback.url, max_retries=0)
     try:

@@ -107,19 +107,7 @@ def auth_header(config: ClientConfig) -> str:
 def validate(request: RerankRequest, config: ClientConfig) -> None:
     auth_header(config)
     url = endpoint_url(config)
-    cohere.check_priority(request, SLUG)
-    if request.parameters is not None:
-        raise InvalidRequestError(
-            "azure-ai takes no `parameters` (model parameters are passed through only by "
-            "pinecone); drop the argument",
-            provider=SLUG,
-        )
-    if request.truncation is False:
-        raise InvalidRequestError(
-            "azure-ai (Cohere) cannot refuse over-long input (truncation=False): it always "
-            "truncates; leave `truncation` unset",
-            provider=SLUG,
-        )
+    cohere.check_v2(request, SLUG)
     if request.max_tokens_per_doc is not None and is_v1(url):
         raise InvalidRequestError(
             "`max_tokens_per_doc` needs Cohere's v2 API; this endpoint is /v1/rerank "

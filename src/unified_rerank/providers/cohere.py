@@ -42,7 +42,24 @@ def limits(model: str, config: ClientConfig) -> Limits:
 
 
 def validate(request: RerankRequest, config: ClientConfig) -> None:
-    check_priority(request, SLUG)
+    check_v2(request, SLUG)
+
+
+def check_v2(request: RerankRequest, provider: str) -> None:
+    """What Cohere's v2 API cannot take: refused, never silently dropped."""
+    check_priority(request, provider)
+    if request.parameters is not None:
+        raise InvalidRequestError(
+            f"{provider} takes no `parameters` (model parameters are passed through only by "
+            "pinecone); drop the argument",
+            provider=provider,
+        )
+    if request.truncation is False:
+        raise InvalidRequestError(
+            f"{provider} (Cohere) cannot refuse over-long input (truncation=False): it always "
+            "truncates; leave `truncation` unset",
+            provider=provider,
+        )
 
 
 def check_priority(request: RerankRequest, provider: str) -> None:
