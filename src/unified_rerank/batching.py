@@ -8,8 +8,9 @@ applies ``top_n`` once, sums usage and keeps the first window's ``id``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 
-from .schema import RerankRequest, RerankResponse, RerankResult, Usage
+from .schema import RerankRequest, RerankResponse, Usage, build_response, build_results
 
 __all__ = ["merge", "split"]
 
@@ -35,25 +36,33 @@ def merge(request: RerankRequest, parts: Sequence[tuple[int, RerankResponse]]) -
     """One global ranking from the windows' answers, in window order of ``parts``."""
     if len(parts) == 1 and parts[0][0] == 0:
         return parts[0][1]
-    results = [
-        RerankResult.model_construct(
-            index=r.index + offset, relevance_score=r.relevance_score, document=r.document
-        )
+    # (index, score, document) rows, remapped to the caller's documents. Each window's document
+    # objects are already its own documents', so they stay attached to the right index.
+    rows = [
+        (r.index + offset, r.relevance_score, r.document)
         for offset, resp in parts
         for r in resp.results
     ]
-    results.sort(key=lambda r: (-r.relevance_score, r.index))
+    # Best first, ties by index: a sort by index, then a stable sort by score descending.
+    rows.sort(key=_first)
+    rows.sort(key=_second, reverse=True)
     if request.top_n is not None:
-        del results[request.top_n :]
+        del rows[request.top_n :]
     first = parts[0][1]
-    return RerankResponse.model_construct(
+    return build_response(
         id=first.id,
-        object="list",
-        results=results,
+        results=build_results(
+            [(i, s) for i, s, _ in rows],
+            [d for _, _, d in rows] if request.return_documents else None,
+        ),
         model=first.model,
         usage=sum_usage([resp.usage for _, resp in parts]),
         provider=first.provider,
     )
+
+
+_first = itemgetter(0)
+_second = itemgetter(1)
 
 
 def sum_usage(usages: Sequence[Usage]) -> Usage:

@@ -12,7 +12,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -253,17 +253,21 @@ class RerankClient:
             )
             return single
         workers = min(self.max_concurrency, len(jobs))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unified-rerank") as pool:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unified-rerank")
+        try:
             futures = [
                 pool.submit(transport.send, call, handle, slug, request=window)
                 for (call, handle), (_, window) in zip(jobs, plan.windows, strict=True)
             ]
-            try:
-                answers = [f.result() for f in futures]
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
+            # The first failing window fails the call at once (not after the windows before
+            # it): windows not started are cancelled; ones in flight finish unseen.
+            for future in as_completed(futures):
+                future.result()
+            answers = [f.result() for f in futures]
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=False)
         return batching.merge(
             plan.request, [(w[0], a) for w, a in zip(plan.windows, answers, strict=True)]
         )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import operator
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,6 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from pydantic import SecretStr
+from pydantic_core import from_json
 
 from ..errors import (
     APITimeoutError,
@@ -39,7 +41,14 @@ from ..errors import (
     RateLimitError,
     RerankError,
 )
-from ..schema import RerankRequest, RerankResponse, RerankResult, Usage
+from ..schema import (
+    RerankRequest,
+    RerankResponse,
+    RerankResult,
+    Usage,
+    build_response,
+    build_results,
+)
 
 __all__ = [
     "ClientConfig",
@@ -224,7 +233,9 @@ def decode_json(raw: RawResponse, provider: str) -> Any:
     """The decoded body, or a retryable ``ProviderError``: a body that does not decode is
     treated like a dropped connection (rerank is idempotent)."""
     try:
-        return json.loads(raw.content)
+        # pydantic-core's JSON parser: same result as json.loads, several times faster on
+        # large answers (the biggest cost of a 1,000-document call otherwise).
+        return from_json(raw.content, cache_strings="keys")
     except (ValueError, UnicodeDecodeError):
         snippet = raw.content[:200].decode("utf-8", "replace")
         raise ProviderError(
@@ -271,6 +282,19 @@ def finish(
     if not isinstance(items, list):
         raise malformed(provider, raw, "the result list is missing or not a list")
     n = len(request.documents)
+    expected = request.expected_results
+    ranked = _fast_ranked(items, n, score_key, index_key)
+    if ranked is not None and len(ranked) >= expected:
+        del ranked[expected:]
+        docs = [request.document_object(i) for i, _ in ranked] if request.return_documents else None
+        return build_response(
+            id=response_id if isinstance(response_id, str) and response_id else new_id(),
+            results=build_results(ranked, docs),
+            model=model if isinstance(model, str) and model else request.model,
+            usage=usage if usage is not None else Usage(),
+            provider=provider,
+        )
+    # The slow path: the same checks one by one, to say exactly what is wrong.
     seen: set[int] = set()
     pairs: list[tuple[float, int]] = []
     for item in items:
@@ -289,7 +313,6 @@ def finish(
             raise malformed(provider, raw, f"score of document {index} is {score}")
         seen.add(index)
         pairs.append((score, index))
-    expected = request.expected_results
     if len(pairs) < expected:
         raise malformed(provider, raw, f"{len(pairs)} results for {expected} expected documents")
     pairs.sort(key=_rank_key)
@@ -316,6 +339,43 @@ def finish(
 
 def _rank_key(pair: tuple[float, int]) -> tuple[float, int]:
     return (-pair[0], pair[1])
+
+
+_INT = frozenset({int})
+_NUMBER = frozenset({int, float})
+
+
+def _fast_ranked(
+    items: list[Any], n: int, score_key: str, index_key: str
+) -> list[tuple[int, float]] | None:
+    """``finish``'s checks at C speed for a well-formed answer: ``(index, score)`` pairs sorted
+    best first (ties by index), or None when anything is off (the slow path then says what)."""
+    try:
+        indices = [item[index_key] for item in items]
+        scores = [item[score_key] for item in items]
+    except (KeyError, TypeError, IndexError):
+        return None
+    if not indices:
+        return []
+    if not set(map(type, indices)) <= _INT or min(indices) < 0 or max(indices) >= n:
+        return None
+    if len(set(indices)) != len(indices):
+        return None
+    types = set(map(type, scores))
+    if not types <= _NUMBER:
+        return None
+    if int in types:
+        scores = list(map(float, scores))
+    if not all(map(math.isfinite, scores)):
+        return None
+    # Sort by (-score, index) without a Python key function: index first, then a stable sort
+    # by score descending keeps ties in index order.
+    ranked = sorted(zip(indices, scores, strict=True))  # indices are unique: by index
+    ranked.sort(key=_second, reverse=True)
+    return ranked
+
+
+_second = operator.itemgetter(1)
 
 
 def new_id() -> str:
