@@ -57,17 +57,22 @@ async def test_objects_raw_scores_parameter_backfill_async() -> None:
 
 
 async def test_overloaded_is_rate_limit_async() -> None:
-    with cassette("infinity", "overloaded"):
+    with (
+        cassette("infinity", "overloaded"),
+        pytest.raises(RateLimitError, match="currently overloaded") as info,
+    ):
         async with client() as c:
-            with pytest.raises(RateLimitError, match="currently overloaded") as info:
-                await c.arerank(model=MODEL, query="q", documents=["a"])
+            await c.arerank(model=MODEL, query="q", documents=["a"])
     assert info.value.status_code == 429 and info.value.provider == "infinity"
 
 
 def test_fastapi_422_detail() -> None:
-    with cassette("infinity", "validation"), client() as c:
-        with pytest.raises(InvalidRequestError, match="at most 122880 characters") as info:
-            c.rerank(model=MODEL, query="q", documents=["a"])
+    with (
+        cassette("infinity", "validation"),
+        client() as c,
+        pytest.raises(InvalidRequestError, match="at most 122880 characters") as info,
+    ):
+        c.rerank(model=MODEL, query="q", documents=["a"])
     assert info.value.status_code == 422
 
 
@@ -103,6 +108,8 @@ def test_bearer_only_with_key() -> None:
 
 def test_incomplete_answer_is_an_error(loopback: Loopback) -> None:
     loopback.script(Answer(200, {"results": [{"index": 0, "relevance_score": 0.5}]}))
-    with RerankClient("infinity", base_url=loopback.url, max_retries=0) as c:
-        with pytest.raises(ProviderError, match="1 results for 2 expected"):
-            c.rerank(model="m", query="q", documents=["a", "b"])
+    with (
+        RerankClient("infinity", base_url=loopback.url, max_retries=0) as c,
+        pytest.raises(ProviderError, match="1 results for 2 expected"),
+    ):
+        c.rerank(model="m", query="q", documents=["a", "b"])

@@ -57,30 +57,37 @@ async def test_objects_raw_scores_option_direction_backfill_async() -> None:
 
 
 def test_overloaded_is_rate_limit() -> None:
-    with cassette("tei", "overloaded"), client() as c:
-        with pytest.raises(RateLimitError) as info:
-            c.rerank(model="m", query="q", documents=["a"])
+    with cassette("tei", "overloaded"), client() as c, pytest.raises(RateLimitError) as info:
+        c.rerank(model="m", query="q", documents=["a"])
     assert info.value.status_code == 429 and info.value.code == "Overloaded"
     assert "overloaded" in str(info.value)
 
 
 def test_overloaded_lowercase_on_other_status_is_still_rate_limit(loopback: Loopback) -> None:
     loopback.script(Answer(503, {"error": "busy", "error_type": "overloaded"}))
-    with RerankClient("tei", base_url=loopback.url, max_retries=0) as c:
-        with pytest.raises(RateLimitError):
-            c.rerank(model="m", query="q", documents=["a"])
+    with (
+        RerankClient("tei", base_url=loopback.url, max_retries=0) as c,
+        pytest.raises(RateLimitError),
+    ):
+        c.rerank(model="m", query="q", documents=["a"])
 
 
 def test_empty_401_names_the_key_variable() -> None:
-    with cassette("tei", "unauthorized"), client() as c:
-        with pytest.raises(AuthenticationError, match="TEI_API_KEY"):
-            c.rerank(model="m", query="q", documents=["a"])
+    with (
+        cassette("tei", "unauthorized"),
+        client() as c,
+        pytest.raises(AuthenticationError, match="TEI_API_KEY"),
+    ):
+        c.rerank(model="m", query="q", documents=["a"])
 
 
 def test_validation_error() -> None:
-    with cassette("tei", "validation"), client() as c:
-        with pytest.raises(InvalidRequestError, match="maximum allowed batch size") as info:
-            c.rerank(model="m", query="q", documents=["a"])
+    with (
+        cassette("tei", "validation"),
+        client() as c,
+        pytest.raises(InvalidRequestError, match="maximum allowed batch size") as info,
+    ):
+        c.rerank(model="m", query="q", documents=["a"])
     assert info.value.status_code == 422 and info.value.code == "Validation"
 
 
@@ -134,6 +141,8 @@ def test_default_window_is_32() -> None:
 
 def test_bare_list_required(loopback: Loopback) -> None:
     loopback.script(Answer(200, {"results": []}))
-    with RerankClient("tei", base_url=loopback.url, max_retries=0) as c:
-        with pytest.raises(ProviderError, match="malformed"):
-            c.rerank(model="m", query="q", documents=["a"])
+    with (
+        RerankClient("tei", base_url=loopback.url, max_retries=0) as c,
+        pytest.raises(ProviderError, match="malformed"),
+    ):
+        c.rerank(model="m", query="q", documents=["a"])

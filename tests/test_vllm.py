@@ -55,17 +55,22 @@ async def test_parameters_priority_objects_backfill_async() -> None:
 
 
 def test_current_error_shape() -> None:
-    with cassette("vllm", "error_current"), client() as c:
-        with pytest.raises(InvalidRequestError, match="does not exist") as info:
-            c.rerank(model="nope", query="q", documents=["a"])
+    with (
+        cassette("vllm", "error_current"),
+        client() as c,
+        pytest.raises(InvalidRequestError, match="does not exist") as info,
+    ):
+        c.rerank(model="nope", query="q", documents=["a"])
     assert info.value.status_code == 404 and info.value.code == "NotFoundError"
 
 
 async def test_legacy_error_shape_async() -> None:
-    with cassette("vllm", "error_legacy"):
+    with (
+        cassette("vllm", "error_legacy"),
+        pytest.raises(InvalidRequestError, match="maximum context length") as info,
+    ):
         async with client() as c:
-            with pytest.raises(InvalidRequestError, match="maximum context length") as info:
-                await c.arerank(model=MODEL, query="q", documents=["a"])
+            await c.arerank(model=MODEL, query="q", documents=["a"])
     assert info.value.status_code == 400 and info.value.code == "BadRequestError"
 
 
@@ -108,6 +113,8 @@ def test_5xx_retried_then_answer(loopback: Loopback) -> None:
 
 def test_nan_score_is_provider_error(loopback: Loopback) -> None:
     loopback.script(Answer(200, b'{"results":[{"index":0,"relevance_score":NaN}]}'))
-    with RerankClient("vllm", base_url=loopback.url, max_retries=0) as c:
-        with pytest.raises(ProviderError):
-            c.rerank(model="m", query="q", documents=["a"])
+    with (
+        RerankClient("vllm", base_url=loopback.url, max_retries=0) as c,
+        pytest.raises(ProviderError),
+    ):
+        c.rerank(model="m", query="q", documents=["a"])

@@ -50,6 +50,12 @@ def validate(request: RerankRequest, config: ClientConfig) -> None:
             )
 
 
+def hosted_model(model: str) -> str:
+    """Every API-catalog id is ``<org>/<name>``. With ``provider="nvidia"`` the client drops a
+    leading ``nvidia/`` (it reads as the slug), so a bare name gets its ``nvidia/`` back."""
+    return model if "/" in model else f"nvidia/{model}"
+
+
 def hosted_url(model: str) -> str:
     return f"{HOSTED_ROOT}/{model.replace('.', '_')}/reranking"
 
@@ -61,7 +67,7 @@ def self_hosted_url(config: ClientConfig) -> str:
 
 def body(request: RerankRequest, *, hosted: bool) -> dict[str, Any]:
     payload: dict[str, Any] = {
-        "model": request.model,
+        "model": hosted_model(request.model) if hosted else request.model,
         "query": {"text": request.query},
         "passages": [{"text": t} for t in render_texts(request)],
     }
@@ -76,7 +82,7 @@ def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
     hosted = not config.base_url
     if hosted:
         key: str | None = config.require_key()
-        url = hosted_url(request.model)
+        url = hosted_url(hosted_model(request.model))
     else:
         key = config.optional_key()
         url = self_hosted_url(config)
