@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import PROVIDER_KEY_VARS
 from tests.support.loopback import Answer, Loopback
 
@@ -53,7 +51,8 @@ def cohere_args(lb: Loopback) -> list[str]:
 def test_help_is_fast_and_imports_no_client() -> None:
     code = (
         "import sys; from unified_rerank import cli; cli.build_parser().format_help(); "
-        "heavy = {'httpx', 'pydantic', 'bm25s', 'tqdm', 'unified_rerank.client'} & set(sys.modules);"
+        "heavy = {'httpx', 'pydantic', 'bm25s', 'tqdm', 'unified_rerank.client'};"
+        "heavy &= set(sys.modules);"
         "print(sorted(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env())
@@ -119,19 +118,6 @@ def test_rerank_against_a_provider_and_auth_failure(loopback: Loopback) -> None:
     assert "invalid api token" in res.stderr and SECRET not in res.stderr + res.stdout
 
 
-def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    missing = cli("rerank", "-q", "q", str(tmp_path / "nope.txt"))
-    assert missing.returncode == 2 and "nope.txt: no such file" in missing.stderr
-    model = cli("rerank", "-q", "q", "-m", "local/bm99", "-", stdin="a\n")
-    assert model.returncode == 2 and "local/bm25" in model.stderr
-    bad = tmp_path / "in.jsonl"
-    bad.write_text('{"id": 1, "query": "q", "documents": ["a"]}\n{oops\n\n[1]\n')
-    batch = cli("batch", str(bad), "-o", str(tmp_path / "out.jsonl"))
-    assert batch.returncode == 2
-    assert f"{bad}:2: not valid JSON" in batch.stderr and f"{bad}:4: expected" in batch.stderr
-    assert not (tmp_path / "out.jsonl").exists()
-
-
 def read_out(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -177,8 +163,8 @@ def test_batch_failed_lines_are_recorded_and_retried(loopback: Loopback, tmp_pat
     assert res.returncode == 1
     assert "failed 1" in res.stderr and "retry" in res.stderr
     errors = [line for line in read_out(out) if "error" in line]
-    assert errors == [{"id": "y", "error": {"type": "InvalidRequestError",
-                                            "message": "too many tokens", "status_code": 422}}]  # fmt: skip
+    error = {"type": "InvalidRequestError", "message": "too many tokens", "status_code": 422}
+    assert errors == [{"id": "y", "error": error}]
     res = cli("batch", str(queries), "-o", str(out), *cohere_args(loopback))
     assert res.returncode == 0 and "done 1, skipped 2" in res.stderr
     lines = read_out(out)
