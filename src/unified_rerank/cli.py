@@ -393,8 +393,6 @@ async def _run_batch(
 ) -> None:
     import asyncio
 
-    from .errors import RerankError
-
     progress = _Progress(len(todo))
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for item in todo:
@@ -415,7 +413,7 @@ async def _run_batch(
                     top_n=args.top_n,
                     return_documents=args.return_documents,
                 )
-            except RerankError as exc:
+            except Exception as exc:  # recorded, and the other lines carry on
                 record = _error_record(qid, exc)
                 stats["failed"] += 1
             else:
