@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Install the three packages and every test dependency into .venv, then run all the tests.
+# The Infinity end-to-end test gets its own interpreter (.venv-infinity, scripts/infinity-venv.sh);
+# set UNIFIED_RERANK_SKIP_INFINITY=1 to skip building it (that test then skips).
 # Usage: scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +12,7 @@ PY=${PYTHON:-python3}
   -e ".[bedrock,bm25,cli]" \
   -e integrations/langchain \
   -e integrations/llama-index
+if [ "${UNIFIED_RERANK_SKIP_INFINITY:-0}" != 1 ]; then
+  scripts/infinity-venv.sh
+fi
 .venv/bin/python -m pytest "$@"
