@@ -12,10 +12,12 @@ PY="$VENV/bin/python"
 # pin it exactly: a plain `torch` or a range could pull a CUDA build.
 TORCH="torch==2.13.0"
 INFINITY="infinity_emb[server,torch]==0.0.78"
-# infinity_emb 0.0.78 works with these; newer majors break its imports.
+# Versions known to work together with infinity_emb 0.0.78 and torch 2.13.0 (CPU); pinned so
+# that a later release of any of them cannot break the server.
 PINS=(
   "sentence-transformers==3.4.1"
   "transformers==4.49.0"
+  "fastapi==0.165.0"
   "numpy<2"
 )
 
@@ -23,7 +25,9 @@ if [ -x "$PY" ] && "$PY" - <<'PY' >/dev/null 2>&1
 import importlib.metadata as m
 assert m.version("torch").startswith("2.13.0")
 assert m.version("infinity_emb") == "0.0.78"
-import infinity_emb, transformers, torch  # noqa: F401
+assert m.version("transformers") == "4.49.0"
+assert m.version("sentence-transformers") == "3.4.1"
+assert m.version("fastapi") == "0.165.0"
 PY
 then
   echo "infinity venv ready: $VENV"

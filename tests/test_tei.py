@@ -20,6 +20,12 @@ HOTELS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own TEI_API_KEY must not change what these tests send."""
+    monkeypatch.delenv("TEI_API_KEY", raising=False)
+
+
 def client(**kwargs: object) -> RerankClient:
     return RerankClient("tei", base_url=BASE, max_retries=0, **kwargs)  # type: ignore[arg-type]
 

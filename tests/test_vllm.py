@@ -14,6 +14,12 @@ HOTELS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own VLLM_API_KEY must not change what these tests send."""
+    monkeypatch.delenv("VLLM_API_KEY", raising=False)
+
+
 def client(base: str = "http://localhost:8000") -> RerankClient:
     return RerankClient("vllm", base_url=base, max_retries=0)
 
