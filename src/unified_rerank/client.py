@@ -7,12 +7,10 @@ transport sends the windows, concurrently up to ``max_concurrency``, and they ar
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -252,6 +250,10 @@ class RerankClient:
                 jobs[0][0], jobs[0][1], slug, request=plan.windows[0][1]
             )
             return single
+        # Imported here, as asyncio in arerank: they cost ~80 ms at import time, and most
+        # calls never need them (see docs/performance.md).
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
         workers = min(self.max_concurrency, len(jobs))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unified-rerank")
         try:
@@ -287,7 +289,9 @@ class RerankClient:
         parameters: dict[str, Any] | None = None,
     ) -> RerankResponse:
         """The same as :meth:`rerank`, natively async (no thread hop for HTTP providers)."""
-        plan = self._plan(_fields(locals()))
+        plan = self._plan(_fields(locals()))  # first: locals() must hold the arguments only
+        import asyncio  # here, not at the top: see rerank()
+
         if plan.provider.run_local is not None:
             # In-process scoring is CPU work: keep it off the event loop.
             return await asyncio.to_thread(plan.provider.run_local, plan.request, plan.config)

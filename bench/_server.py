@@ -1,0 +1,116 @@
+"""A fast loopback rerank server for the benchmarks, run in its own process.
+
+It answers every ``POST .../n<COUNT>/v2/rerank`` with a precomputed Cohere-shaped response
+ranking ``COUNT`` documents (scores descending), so the benchmarks measure the client, not
+the server. The request body is read in full but not parsed. Start it with :func:`start`,
+which spawns ``python bench/_server.py`` and returns the process and its base URL.
+
+Usage by hand: ``python bench/_server.py`` prints ``PORT <n>`` and serves until killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from functools import lru_cache
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@lru_cache(maxsize=64)
+def answer(count: int) -> bytes:
+    """The full HTTP response (headers + body) for a request of ``count`` documents."""
+    results = [
+        {"index": i, "relevance_score": round(1.0 - i / (count + 1), 6)} for i in range(count)
+    ]
+    body = json.dumps(
+        {
+            "id": "bench-0001",
+            "results": results,
+            "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}},
+        },
+        separators=(",", ":"),
+    ).encode()
+    head = (
+        "HTTP/1.1 200 OK\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n"
+        "connection: keep-alive\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+def count_of(path: bytes) -> int:
+    for part in path.split(b"/"):
+        if part[:1] == b"n" and part[1:].isdigit():
+            return int(part[1:])
+    return 1
+
+
+class Protocol(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buf[:end])
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip())
+            total = end + 4 + length
+            if len(self.buf) < total:
+                return
+            path = head.split(b" ", 2)[1]
+            del self.buf[:total]
+            assert self.transport is not None
+            self.transport.write(answer(count_of(path)))
+
+
+async def serve(port: int = 0) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(Protocol, "127.0.0.1", port, backlog=1024)
+    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def start() -> tuple[subprocess.Popen[bytes], str]:
+    """Spawn the server in a separate process; ``(process, base URL)``."""
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "_server.py")], stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()
+    if not line.startswith("PORT "):
+        proc.kill()
+        raise RuntimeError(f"bench server did not start: {line!r}")
+    return proc, f"http://127.0.0.1:{int(line.split()[1])}"
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    except KeyboardInterrupt:
+        pass
