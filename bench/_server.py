@@ -11,6 +11,7 @@ Usage by hand: ``python bench/_server.py`` prints ``PORT <n>`` and serves until 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -110,7 +111,5 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
-    except KeyboardInterrupt:
-        pass

@@ -20,7 +20,18 @@ KEY = "bench-key-not-a-secret"
 
 def documents(n: int) -> list[str]:
     """``n`` short distinct documents (about 60 characters each)."""
-    words = "retrieval reranking search query passage model score vector index answer".split()
+    words = [
+        "retrieval",
+        "reranking",
+        "search",
+        "query",
+        "passage",
+        "model",
+        "score",
+        "vector",
+        "index",
+        "answer",
+    ]
     return [
         f"doc {i}: " + " ".join(words[(i * 3 + k) % len(words)] for k in range(6)) for i in range(n)
     ]

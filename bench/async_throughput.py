@@ -16,9 +16,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 import _server
-from _util import KEY, MODEL, QUERY, documents, verdict
-
 import httpx
+from _util import KEY, MODEL, QUERY, documents, verdict
 
 from unified_rerank import RerankClient
 
@@ -71,7 +70,7 @@ async def bench(url: str, calls: int, concurrency: int, n: int, rounds: int) -> 
     await drive(core, concurrency, concurrency)
     raw_times, core_times = [], []
     for i in range(rounds):
-        for name in (("raw", "core") if i % 2 == 0 else ("core", "raw")):
+        for name in ("raw", "core") if i % 2 == 0 else ("core", "raw"):
             fn, sink = (raw, raw_times) if name == "raw" else (core, core_times)
             sink.append(await drive(fn, calls, concurrency))
     await raw_client.aclose()
@@ -98,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         f"concurrency {args.concurrency} (best of {rounds}):"
     )
     print(f"  raw httpx.AsyncClient  {calls / raw:8.0f} calls/s")
-    print(f"  core arerank           {calls / core:8.0f} calls/s   {ratio:4.2f}x  "
-          f"{verdict(ratio, TARGET, higher_is_better=True)}")
+    print(
+        f"  core arerank           {calls / core:8.0f} calls/s   {ratio:4.2f}x  "
+        f"{verdict(ratio, TARGET, higher_is_better=True)}"
+    )
     return 0
 
 

@@ -24,9 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 import _server
-from _util import KEY, MODEL, QUERY, documents, fmt_us, interleaved, median, verdict
-
 import httpx
+from _util import KEY, MODEL, QUERY, documents, fmt_us, interleaved, median, verdict
 
 from unified_rerank import RerankClient
 
@@ -97,7 +96,10 @@ def check(found: dict[str, Callable[[], object]], n: int) -> None:
     raw = found["raw httpx"]()
     assert isinstance(raw, dict) and len(raw["results"]) == n
     resp: Any = found["core"]()
-    assert len(resp.results) == n and resp.results[0].relevance_score >= resp.results[-1].relevance_score
+    assert (
+        len(resp.results) == n
+        and resp.results[0].relevance_score >= resp.results[-1].relevance_score
+    )
     for name in ("langchain", "llama-index"):
         if name in found:
             got: Any = found[name]()
@@ -117,8 +119,10 @@ def run(sizes: list[int], iterations: dict[int, int]) -> list[dict[str, Any]]:
             for name, values in times.items():
                 m = median(values)
                 ratio = m / raw
-                target = None if name == "raw httpx" else (
-                    CORE_TARGET if name == "core" else WRAPPER_TARGET
+                target = (
+                    None
+                    if name == "raw httpx"
+                    else (CORE_TARGET if name == "core" else WRAPPER_TARGET)
                 )
                 note = "" if target is None else verdict(ratio, target)
                 print(f"  {name:12s} {fmt_us(m)}  {ratio:5.2f}x  {note}")

@@ -8,9 +8,9 @@ applies ``top_n`` once, sums usage and keeps the first window's ``id``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import itemgetter
+from operator import attrgetter
 
-from .schema import RerankRequest, RerankResponse, Usage, build_response, build_results
+from .schema import RerankRequest, RerankResponse, RerankResult, Usage, build_response
 
 __all__ = ["merge", "split"]
 
@@ -36,33 +36,32 @@ def merge(request: RerankRequest, parts: Sequence[tuple[int, RerankResponse]]) -
     """One global ranking from the windows' answers, in window order of ``parts``."""
     if len(parts) == 1 and parts[0][0] == 0:
         return parts[0][1]
-    # (index, score, document) rows, remapped to the caller's documents. Each window's document
-    # objects are already its own documents', so they stay attached to the right index.
-    rows = [
-        (r.index + offset, r.relevance_score, r.document)
-        for offset, resp in parts
-        for r in resp.results
-    ]
+    # The windows' answers are ours alone (built by the provider's parse for this call), so
+    # their result objects are reused: indices shifted in place to the caller's documents,
+    # no second object per document. Documents already belong to the right result.
+    results: list[RerankResult] = []
+    for offset, resp in parts:
+        if offset:
+            for r in resp.results:
+                r.__dict__["index"] += offset
+        results.extend(resp.results)
     # Best first, ties by index: a sort by index, then a stable sort by score descending.
-    rows.sort(key=_first)
-    rows.sort(key=_second, reverse=True)
+    results.sort(key=_index)
+    results.sort(key=_score, reverse=True)
     if request.top_n is not None:
-        del rows[request.top_n :]
+        del results[request.top_n :]
     first = parts[0][1]
     return build_response(
         id=first.id,
-        results=build_results(
-            [(i, s) for i, s, _ in rows],
-            [d for _, _, d in rows] if request.return_documents else None,
-        ),
+        results=results,
         model=first.model,
         usage=sum_usage([resp.usage for _, resp in parts]),
         provider=first.provider,
     )
 
 
-_first = itemgetter(0)
-_second = itemgetter(1)
+_index = attrgetter("index")
+_score = attrgetter("relevance_score")
 
 
 def sum_usage(usages: Sequence[Usage]) -> Usage:
