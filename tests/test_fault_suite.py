@@ -432,7 +432,9 @@ async def test_no_secret_anywhere(
         hooks=hooks,
         retry_policy=RetryPolicy(max_retries=1, base_delay=0.001, max_delay=0.002),
     )
-    second = {"provider": "cohere", "api_key": SECRET, "base_url": faults.url, "timeout": 0.2}
+    second = RerankClient(
+        "cohere", api_key=SECRET, base_url=faults.url, timeout=SHORT_TIMEOUT, retry_policy=FAST
+    )
     router = Router([client, second])
     cached = CachedReranker(router, LRUCache(), hooks=hooks)
     errors: list[BaseException] = []
