@@ -176,18 +176,22 @@ class CachedReranker:
     def _key(self, fields: dict[str, Any]) -> str:
         fields = dict(fields)
         provider = getattr(self.client, "provider", None)
+        identity = self.cache_identity()
         model = fields.get("model")
         if isinstance(model, str) and model:
             from .providers import split_model
 
             try:  # "cohere/rerank-v3.5" and provider="cohere" + "rerank-v3.5" are one request
                 slug, model_id = split_model(model, provider)
-                fields["model"] = f"{slug}/{model_id}"
             except InvalidRequestError:
                 pass  # the reranker itself will say what is wrong, or route it
+            else:
+                fields["model"] = f"{slug}/{model_id}"
+                if isinstance(identity, dict) and "provider" in identity:
+                    identity = {k: v for k, v in identity.items() if k != "provider"}
         else:
             fields["model"] = "(router)"
-        return cache_key(self.cache_identity(), fields)
+        return cache_key(identity, fields)
 
     def _hit(self, text: str, fields: dict[str, Any]) -> RerankResponse:
         from .schema import RerankResponse
