@@ -8,7 +8,9 @@ pydantic ``ValidationError``, and always before any network call.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
@@ -224,22 +226,26 @@ def build_results(
 ) -> list[RerankResult]:
     """``RerankResult``s for checked ``(index, score)`` pairs (scores are floats), in order,
     with ``documents[k]`` as the k-th result's document when given; no validation."""
-    out: list[RerankResult] = []
-    append = out.append
+    n = len(ranked)
+    docs: Iterable[dict[str, Any] | None] = documents if documents is not None else repeat(None)
+    values = [
+        {"index": i, "relevance_score": s, "document": d}
+        for (i, s), d in zip(ranked, docs, strict=False)
+    ]
+    out: list[RerankResult] = list(map(_new, repeat(RerankResult, n)))
     # One fields set shared by the response's results: it already names every field, so
     # pydantic's only mutation (``add`` on attribute assignment) never changes it, and one
     # object instead of one per result halves the garbage collector's work.
     fields = set(_RESULT_FIELDS)
-    cls = RerankResult
-    docs = documents if documents is not None else [None] * len(ranked)
-    for (index, score), doc in zip(ranked, docs, strict=True):
-        r = _new(cls)
-        _set_dict(r, "__dict__", {"index": index, "relevance_score": score, "document": doc})
-        _set_fields_set(r, fields)
-        _set_extra(r, None)
-        _set_private(r, None)
-        append(r)
+    # map() drives the C-level setters without a bytecode loop per result.
+    _consume(map(_set_dict, out, repeat("__dict__", n), values))
+    _consume(map(_set_fields_set, out, repeat(fields, n)))
+    _consume(map(_set_extra, out, repeat(None, n)))
+    _consume(map(_set_private, out, repeat(None, n)))
     return out
+
+
+_consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
 
 
 def build_response(
