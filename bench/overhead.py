@@ -145,7 +145,7 @@ def profile(n: int, calls: int) -> None:
         for _ in range(calls):
             core()
         prof.disable()
-        pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(22)
     finally:
         _server.stop(proc)
 
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=int, metavar="N", help="cProfile the core at N documents")
     args = ap.parse_args(argv)
     if args.profile:
-        profile(args.profile, 200)
+        profile(args.profile, 200 if args.profile >= 100 else 2000)
         return 0
     iterations = {10: 60, 1000: 15} if args.quick else {10: 1500, 1000: 300}
     print("client overhead vs raw httpx (loopback server in a separate process)")
