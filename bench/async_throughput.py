@@ -2,8 +2,8 @@
 
 ``--calls`` requests (default 2,000) of ``--documents`` documents each, at most
 ``--concurrency`` (default 50) in flight, against the loopback server in its own process.
-Raw and core runs alternate for a few rounds; the best round of each is compared as calls
-per second (best of 5 rounds). Target: core >= 0.9x raw throughput. ``--quick``: 200 calls, one round each.
+Raw and core runs alternate for 5 rounds; the best round of each is compared as calls per
+second. Target: core >= 0.9x raw throughput. ``--quick``: 200 calls, one round each.
 """
 
 from __future__ import annotations
