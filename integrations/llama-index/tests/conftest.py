@@ -10,7 +10,6 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from tests.support.loopback import Loopback

@@ -209,7 +209,10 @@ def test_top_n_is_clamped_to_the_node_count(nodes: list[NodeWithScore]) -> None:
 
 async def test_rank_fields_send_metadata_fields(nodes: list[NodeWithScore]) -> None:
     r = reranker(
-        top_n=1, metadata_mode=MetadataMode.NONE, rank_fields=["title", "text"], max_tokens_per_doc=256
+        top_n=1,
+        metadata_mode=MetadataMode.NONE,
+        rank_fields=["title", "text"],
+        max_tokens_per_doc=256,
     )
     with cassette("llama-index", "rerank_nodes_rank_fields"):
         out = await r.apostprocess_nodes(nodes, query_str=QUERY)
@@ -259,9 +262,7 @@ def _loopback_reranker(loopback: Loopback, **kwargs: object) -> UnifiedRerank:
     return UnifiedRerank("rerank-v3.5", provider="cohere", **options)  # type: ignore[arg-type]
 
 
-def test_server_error_raises_provider_error(
-    nodes: list[NodeWithScore], loopback: Loopback
-) -> None:
+def test_server_error_raises_provider_error(nodes: list[NodeWithScore], loopback: Loopback) -> None:
     loopback.script(Answer(500, {"id": "x", "message": "internal error"}))
     before = snapshot(nodes)
     with pytest.raises(ProviderError) as info:
@@ -278,9 +279,7 @@ async def test_retryable_error_retried_then_raised_async(
 ) -> None:
     loopback.script(Answer(429, {"message": "slow down"}, {"Retry-After": "0"}))
     with pytest.raises(RateLimitError):
-        await _loopback_reranker(loopback, max_retries=2).apostprocess_nodes(
-            nodes, query_str=QUERY
-        )
+        await _loopback_reranker(loopback, max_retries=2).apostprocess_nodes(nodes, query_str=QUERY)
     assert len(loopback.received) == 3  # max_retries reaches the core client
 
 

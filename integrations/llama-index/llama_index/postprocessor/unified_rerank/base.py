@@ -16,14 +16,17 @@ from typing import Any
 
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
-from llama_index.core.instrumentation import get_dispatcher
+from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle
+
 from unified_rerank import RerankClient, RerankResponse
 
 __all__ = ["SCORE_KEY", "UnifiedRerank"]
 
+# (``get_dispatcher`` is re-exported without ``as`` by llama-index-core: hence the ignore
+# on its import under mypy --strict.)
 dispatcher = get_dispatcher(__name__)
 
 #: Metadata key of the relevance score on the returned node copies (hidden from LLM and
@@ -108,7 +111,7 @@ class UnifiedRerank(BaseNodePostprocessor):
         top_n: int | None = 2,
         api_key: str | SecretStr | None = None,
         base_url: str | None = None,
-        timeout: float | None | _Unset = _UNSET,
+        timeout: float | _Unset | None = _UNSET,
         max_retries: int | None = None,
         window_size: int | None = None,
         max_concurrency: int | None = None,
@@ -211,12 +214,13 @@ class UnifiedRerank(BaseNodePostprocessor):
         nodes: list[NodeWithScore],
         query_bundle: QueryBundle | None = None,
     ) -> list[NodeWithScore]:
-        query = _query_of(query_bundle)
+        query_bundle = _checked(query_bundle)
         if not nodes:
             return []  # before any event: nothing to rerank, nothing to report
         top_n = self._top_n(nodes)
         with self._reranking(nodes, query_bundle, top_n) as out:
-            response = self._client.rerank(**self._request(query, nodes, top_n))
+            request = self._request(query_bundle.query_str, nodes, top_n)
+            response = self._client.rerank(**request)
             out.extend(self._ranked(nodes, response))
         return out
 
@@ -226,12 +230,13 @@ class UnifiedRerank(BaseNodePostprocessor):
         nodes: list[NodeWithScore],
         query_bundle: QueryBundle | None = None,
     ) -> list[NodeWithScore]:
-        query = _query_of(query_bundle)
+        query_bundle = _checked(query_bundle)
         if not nodes:
             return []
         top_n = self._top_n(nodes)
         with self._reranking(nodes, query_bundle, top_n) as out:
-            response = await self._client.arerank(**self._request(query, nodes, top_n))
+            request = self._request(query_bundle.query_str, nodes, top_n)
+            response = await self._client.arerank(**request)
             out.extend(self._ranked(nodes, response))
         return out
 
@@ -265,9 +270,7 @@ class UnifiedRerank(BaseNodePostprocessor):
         }
         return {**picked, "text": text}
 
-    def _ranked(
-        self, nodes: list[NodeWithScore], response: RerankResponse
-    ) -> list[NodeWithScore]:
+    def _ranked(self, nodes: list[NodeWithScore], response: RerankResponse) -> list[NodeWithScore]:
         return [
             NodeWithScore(
                 node=_with_score(nodes[r.index].node, r.relevance_score), score=r.relevance_score
@@ -315,10 +318,10 @@ class UnifiedRerank(BaseNodePostprocessor):
             await self._client.aclose()
 
 
-def _query_of(query_bundle: QueryBundle | None) -> str:
+def _checked(query_bundle: QueryBundle | None) -> QueryBundle:
     if query_bundle is None:
         raise ValueError("Missing query bundle in extra info.")
-    return query_bundle.query_str
+    return query_bundle
 
 
 def _with_score(node: BaseNode, score: float) -> BaseNode:
