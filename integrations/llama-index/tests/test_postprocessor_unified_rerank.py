@@ -119,11 +119,19 @@ def _cohere():  # type: ignore[no-untyped-def]
 
 
 def test_secret_looking_provider_options_stay_private() -> None:
-    options = {"region": "us-east-1", "aws_secret_access_key": SECRET, "other": SecretStr(SECRET)}
-    r = UnifiedRerank("cohere.rerank-v3-5:0", provider_options=options)
+    options = {
+        "region": "us-east-1",
+        "aws_access_key_id": "AKIDEXAMPLE",
+        "aws_secret_access_key": SECRET,
+        "aws_session_token": SecretStr(SECRET),
+    }
+    r = UnifiedRerank("cohere.rerank-v3-5:0", provider="bedrock", provider_options=options)
     assert r.provider_options == {"region": "us-east-1"}
-    assert SECRET not in r.to_json() and SECRET not in repr(r)
+    assert SECRET not in r.to_json() and SECRET not in repr(r) and "AKID" not in r.to_json()
     assert r.client._options["aws_secret_access_key"] == SECRET  # still sent to the client
+    for name in ("provider_api_key", "virtual_key"):  # Portkey's credentials
+        portkey = UnifiedRerank("portkey/cohere/rerank-v3.5", provider_options={name: SECRET})
+        assert SECRET not in portkey.to_json() and portkey.provider_options == {}
 
 
 def test_to_dict_round_trip() -> None:
@@ -316,3 +324,30 @@ def test_rank_field_missing_from_metadata_is_invalid_before_a_call(
     with pytest.raises(InvalidRequestError, match="title"):
         r.postprocess_nodes(bare, query_str=QUERY)
     assert loopback.received == []
+
+
+# -- the README examples -----------------------------------------------------------------------
+
+
+async def test_readme_quick_start_runs_offline() -> None:
+    pytest.importorskip("bm25s")
+    nodes = [
+        NodeWithScore(node=TextNode(text=t), score=0.5)
+        for t in ["Berlin is in Germany.", "Paris is the capital of France.", "Cats sleep a lot."]
+    ]
+    r = UnifiedRerank("local/bm25", top_n=2)
+    out = r.postprocess_nodes(nodes, query_str="capital of France")
+    aout = await r.apostprocess_nodes(nodes, query_str="capital of France")
+    for got in (out, aout):
+        assert got[0].node.get_content() == "Paris is the capital of France."
+        assert len(got) == 2 and (got[0].score or 0.0) > (got[1].score or 0.0)
+    assert [n.score for n in nodes] == [0.5, 0.5, 0.5]
+
+
+def test_readme_bedrock_swap_ins_construct() -> None:
+    arn = "arn:aws:bedrock:us-east-1::foundation-model/cohere.rerank-v3-5:0"
+    assert UnifiedRerank(arn, provider="bedrock", top_n=2).provider == "bedrock"
+    r = UnifiedRerank(
+        "cohere.rerank-v3-5:0", provider="bedrock", provider_options={"region": "us-east-1"}
+    )
+    assert r.to_dict()["provider_options"] == {"region": "us-east-1"}

@@ -35,7 +35,7 @@ SCORE_KEY = "relevance_score"
 
 #: ``provider_options`` whose name looks like a credential are kept out of the public fields
 #: (and so out of ``to_dict()`` / ``to_json()`` / ``repr``), as is any ``SecretStr`` value.
-_SECRET_NAME = re.compile(r"secret|token|passw|credential|api_?key|access_key|auth", re.I)
+_SECRET_NAME = re.compile(r"(^|_)key($|_)|secret|token|passw|credential|auth", re.I)
 
 
 class _Unset(enum.Enum):
