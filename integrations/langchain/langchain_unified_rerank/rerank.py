@@ -8,13 +8,21 @@ with backoff and raises typed errors), and the ranking comes back as new ``Docum
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from typing import Any, Final
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from unified_rerank import RerankClient, RerankResponse
 from unified_rerank.providers import split_model
@@ -42,6 +50,11 @@ _CLIENT_FIELDS: Final = frozenset(
         "provider_options",
     }
 )
+
+
+#: Provider option names that hold credentials (bedrock ``aws_secret_access_key``, portkey
+#: ``provider_api_key``, ...): their string values are wrapped in ``SecretStr``.
+_SECRET_OPTION: Final = re.compile(r"secret|token|password|api_key|access_key", re.IGNORECASE)
 
 
 class _Unset:
@@ -118,7 +131,10 @@ class UnifiedRerank(BaseDocumentCompressor):
     max_concurrency: int | None = Field(default=None, ge=1)
     """Windows in flight at once for one split call (default: the core's)."""
     provider_options: dict[str, Any] = Field(default_factory=dict)
-    """Provider-specific client options, e.g. ``{"region": "us-east-1"}`` for bedrock."""
+    """Provider-specific client options, e.g. ``{"region": "us-east-1"}`` for bedrock. Values of
+    credential options (names holding ``secret``, ``token``, ``password``, ``api_key`` or
+    ``access_key``, e.g. bedrock's ``aws_secret_access_key``) are kept as ``SecretStr``, which
+    the core accepts, so they never show in ``repr`` or ``model_dump``."""
     client: RerankClient | None = Field(default=None, exclude=True)
     """An already built core client to use instead of the options above (it is not closed by
     :meth:`close`; its owner closes it)."""
@@ -138,6 +154,16 @@ class UnifiedRerank(BaseDocumentCompressor):
     """Request priority (providers that support it, e.g. Cohere 0-999)."""
 
     _core: RerankClient | None = PrivateAttr(default=None)
+
+    @field_validator("provider_options", mode="after")
+    @classmethod
+    def _hide_secret_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        return {
+            name: SecretStr(value)
+            if isinstance(value, str) and _SECRET_OPTION.search(name)
+            else value
+            for name, value in options.items()
+        }
 
     @model_validator(mode="after")
     def _check(self) -> UnifiedRerank:

@@ -7,11 +7,11 @@ from typing import Any
 
 import langchain_unified_rerank
 import pytest
-from langchain_core.documents import BaseDocumentCompressor
+from langchain_core.documents import BaseDocumentCompressor, Document
 from langchain_unified_rerank import UnifiedRerank
 from pydantic import SecretStr, ValidationError
 
-from tests.support.loopback import Loopback
+from tests.support.loopback import Answer, Loopback
 from unified_rerank import InvalidRequestError, RerankClient
 
 SECRET = "sk-live-abcdef0123456789"
@@ -115,3 +115,54 @@ def test_copy_and_pickle_round_trip() -> None:
     assert clone.top_n == 1 and r.top_n == 5
     again = pickle.loads(pickle.dumps(r))
     assert again.api_key is not None and again.api_key.get_secret_value() == SECRET
+
+
+def test_secret_provider_options_hidden_but_passed_on() -> None:
+    r = UnifiedRerank(
+        model="bedrock/amazon.rerank-v1:0",
+        provider_options={
+            "region": "us-west-2",
+            "aws_access_key_id": "AKIDEXAMPLE",
+            "aws_secret_access_key": SECRET,
+            "aws_session_token": SECRET + "-token",
+        },
+    )
+    for shown in (repr(r), str(r), str(r.model_dump()), r.model_dump_json()):
+        assert SECRET not in shown
+        assert "us-west-2" in shown  # non-secret options stay visible
+    options = r.provider_options
+    assert isinstance(options["aws_secret_access_key"], SecretStr)
+    assert options["aws_secret_access_key"].get_secret_value() == SECRET
+    assert options["region"] == "us-west-2"
+    assert SECRET not in repr(r._rerank_client())
+
+
+def test_bedrock_through_provider_options_clamps_top_n(loopback: Loopback) -> None:
+    # The SecretStr-wrapped AWS credentials reach the core (the request is SigV4-signed with
+    # them), and the default top_n=3 is clamped to the 2 documents: langchain-aws sends
+    # numberOfResults > sources and gets a 400 (langchain-aws#761).
+    pytest.importorskip("botocore")
+    loopback.script(
+        Answer(
+            200,
+            {"results": [{"index": 1, "relevanceScore": 0.9}, {"index": 0, "relevanceScore": 0.1}]},
+        )
+    )
+    r = UnifiedRerank(
+        model="bedrock/amazon.rerank-v1:0",
+        base_url=loopback.url,
+        max_retries=0,
+        provider_options={
+            "region": "us-west-2",
+            "aws_access_key_id": "AKIDEXAMPLE",
+            "aws_secret_access_key": SECRET,
+        },
+    )
+    out = r.compress_documents([Document("a", id="A"), Document("b", id="B")], "q")
+    assert [(d.id, d.metadata["relevance_score"]) for d in out] == [("B", 0.9), ("A", 0.1)]
+    sent = loopback.received[0]
+    assert sent.path == "/rerank"
+    assert sent.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert SECRET not in str(sent.headers)
+    config = sent.json()["rerankingConfiguration"]["bedrockRerankingConfiguration"]
+    assert config["numberOfResults"] == 2
