@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
@@ -26,6 +26,9 @@ from pydantic import (
 
 from unified_rerank import RerankClient, RerankResponse
 from unified_rerank.providers import split_model
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["UnifiedRerank"]
 
@@ -153,7 +156,7 @@ class UnifiedRerank(BaseDocumentCompressor):
     priority: float | None = None
     """Request priority (providers that support it, e.g. Cohere 0-999)."""
 
-    _core: RerankClient | None = PrivateAttr(default=None)
+    _cache: _ClientCache = PrivateAttr(default_factory=lambda: _ClientCache())
 
     @field_validator("provider_options", mode="after")
     @classmethod
@@ -184,12 +187,28 @@ class UnifiedRerank(BaseDocumentCompressor):
 
     # -- the core client ---------------------------------------------------------------------
 
+    def _client_settings(self) -> tuple[Any, ...]:
+        """What the built client depends on, compared (not hashed) to spot a changed field."""
+        return (
+            self.provider,
+            self.api_key,
+            self.base_url,
+            self.timeout,
+            self.max_retries,
+            dict(self.headers or {}),
+            self.window_size,
+            self.max_concurrency,
+            dict(self.provider_options),
+        )
+
     def _rerank_client(self) -> RerankClient:
-        """The injected client, or ours: built on first use, then cached."""
+        """The injected client, or ours: built on first use, then cached (and built again
+        if a client field was changed since)."""
         if self.client is not None:
             return self.client
-        core = self._core
-        if core is None:
+        cache, settings = self._cache, self._client_settings()
+        core = cache.client
+        if core is None or cache.settings != settings:
             options: dict[str, Any] = dict(self.provider_options)
             if self.max_concurrency is not None:
                 options["max_concurrency"] = self.max_concurrency
@@ -203,18 +222,24 @@ class UnifiedRerank(BaseDocumentCompressor):
                 window_size=self.window_size,
                 **options,
             )
-            self._core = core
+            cache.client, cache.settings = core, settings
         return core
+
+    def __copy__(self) -> Self:
+        # model_copy() (shallow) would share the cache; a copy gets its own client instead.
+        copied = super().__copy__()
+        copied._cache = _ClientCache()
+        return copied
 
     def close(self) -> None:
         """Close the HTTP connections of the client this instance built (not an injected one)."""
-        if self._core is not None:
-            self._core.close()
+        if self._cache.client is not None:
+            self._cache.client.close()
 
     async def aclose(self) -> None:
         """Async :meth:`close`."""
-        if self._core is not None:
-            await self._core.aclose()
+        if self._cache.client is not None:
+            await self._cache.client.aclose()
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -336,6 +361,30 @@ class UnifiedRerank(BaseDocumentCompressor):
         if not docs:
             return []
         return _ranked(docs, await self.arerank(docs, query))
+
+
+class _ClientCache:
+    """Holds the built core client. A deep copy or a pickle starts empty (an HTTP pool can be
+    neither copied nor pickled). A copy, shallow or deep, builds its own client on first use.
+    """
+
+    __slots__ = ("client", "settings")
+
+    def __init__(self) -> None:
+        self.client: RerankClient | None = None
+        self.settings: tuple[Any, ...] | None = None
+
+    def __eq__(self, other: object) -> bool:
+        # A cache is not part of a reranker's value: equal settings make equal rerankers.
+        return isinstance(other, _ClientCache)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientCache:
+        return _ClientCache()
+
+    def __reduce__(self) -> tuple[type[_ClientCache], tuple[()]]:
+        return (_ClientCache, ())
 
 
 def _to_input(doc: DocumentLike, rank_fields: list[str] | None) -> str | dict[str, Any]:

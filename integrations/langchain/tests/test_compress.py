@@ -7,6 +7,7 @@ exact request body); body-level checks and failures use the loopback server.
 from __future__ import annotations
 
 import asyncio
+import pickle
 import threading
 from copy import deepcopy
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from langchain_core.documents import Document
 from langchain_unified_rerank import UnifiedRerank
+from pydantic import SecretStr
 
 from tests.support.cassettes import cassette, key
 from tests.support.loopback import Answer, Loopback
@@ -325,16 +327,42 @@ def test_injected_client_is_used_for_the_request() -> None:
         r = UnifiedRerank(model="rerank-v3.5", client=core, top_n=1, max_tokens_per_doc=512)
         out = r.compress_documents(basic_docs(), QUERY)
     assert [d.id for d in out] == ["doc-paris"]
-    assert r._core is None  # nothing of our own was built
+    assert r._cache.client is None  # nothing of our own was built
 
 
 def test_core_client_built_once_and_reused(loopback: Loopback) -> None:
     loopback.script(cohere_answer((0, 0.5)))
     r = on_loopback(loopback)
-    assert r._core is None  # nothing built at construction
+    assert r._cache.client is None  # nothing built at construction
     r.compress_documents([Document("a")], "q")
-    first = r._core
+    first = r._rerank_client()
     r.compress_documents([Document("a")], "q")
-    assert first is not None and r._core is first
+    assert r._rerank_client() is first
     r.close()
     assert len(loopback.received) == 2
+
+
+def test_changed_client_field_builds_a_new_client(loopback: Loopback) -> None:
+    loopback.script(cohere_answer((0, 0.5)))
+    r = on_loopback(loopback)
+    first = r._rerank_client()
+    r.api_key = SecretStr("rotated-key-not-a-secret")
+    r.compress_documents([Document("a")], "q")
+    assert r._rerank_client() is not first
+    assert loopback.received[0].headers["Authorization"] == "Bearer rotated-key-not-a-secret"
+    clone = r.model_copy(update={"base_url": loopback.url + "/proxy"})
+    clone.compress_documents([Document("a")], "q")
+    assert loopback.received[1].path == "/proxy/v2/rerank"
+    assert r._rerank_client().base_url == loopback.url  # the original is unaffected
+
+
+async def test_copies_and_pickles_after_use(loopback: Loopback) -> None:
+    loopback.script(cohere_answer((0, 0.5)))
+    r = on_loopback(loopback)
+    await r.acompress_documents([Document("a")], "q")  # a live HTTP pool now exists
+    twins = (deepcopy(r), r.model_copy(), r.model_copy(deep=True), pickle.loads(pickle.dumps(r)))
+    for twin in twins:
+        assert twin._cache.client is None and twin == r
+        out = await twin.acompress_documents([Document("a")], "q")
+        assert out[0].metadata["relevance_score"] == 0.5
+    await r.aclose()

@@ -75,7 +75,7 @@ def test_provider_field_or_prefix() -> None:
 
 def test_construction_makes_no_request(loopback: Loopback) -> None:
     r = UnifiedRerank(model="cohere/rerank-v3.5", base_url=loopback.url, api_key="k")
-    assert r._core is None
+    assert r._cache.client is None
     assert loopback.received == []
 
 

@@ -29,4 +29,4 @@ def test_swap_in_example_constructs_without_network() -> None:
     for name in ("cohere", "bedrock", "self_hosted"):
         reranker = namespace[name]
         assert isinstance(reranker, UnifiedRerank)
-        assert reranker._core is None  # nothing built, nothing sent
+        assert reranker._cache.client is None  # nothing built, nothing sent
