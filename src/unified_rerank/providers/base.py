@@ -117,7 +117,8 @@ class ClientConfig:
     api_key: SecretStr | None = None
     base_url: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
-    options: Mapping[str, Any] = field(default_factory=dict)
+    # repr=False: options may hold secrets (bedrock's aws_secret_access_key, ...).
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     env_keys: tuple[str, ...] = ()
 
     def require_key(self) -> str:
@@ -200,7 +201,14 @@ def _no_checks(request: RerankRequest, config: ClientConfig) -> None:
 
 def json_body(payload: Any) -> bytes:
     """Compact UTF-8 JSON, the same bytes every time for the same payload."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:  # a lone surrogate: no valid UTF-8 can carry it
+        raise InvalidRequestError(
+            "the request holds a string that is not valid Unicode (a lone surrogate near "
+            f"character {exc.start} of the body); fix its encoding"
+        ) from None
 
 
 def json_headers(**extra: str) -> dict[str, str]:
