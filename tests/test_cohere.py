@@ -64,9 +64,8 @@ def test_model_prefix_selects_provider() -> None:
 
 
 def test_rate_limit_error_carries_retry_after() -> None:
-    with cassette("cohere", "rate_limited"), client() as c:
-        with pytest.raises(RateLimitError) as info:
-            c.rerank(model="rerank-v3.5", query="q", documents=["a"])
+    with cassette("cohere", "rate_limited"), client() as c, pytest.raises(RateLimitError) as info:
+        c.rerank(model="rerank-v3.5", query="q", documents=["a"])
     err = info.value
     assert err.status_code == 429 and err.retry_after == 7.0 and err.provider == "cohere"
     assert "per minute request limit" in str(err)

@@ -17,7 +17,10 @@ from unified_rerank import (
 from unified_rerank.transport import RetryPolicy
 
 SECRET = "sk-live-THIS-MUST-NEVER-LEAK-0123456789"
-OK = {"id": "x", "results": [{"index": 1, "relevance_score": 0.9}, {"index": 0, "relevance_score": 0.1}]}
+OK = {
+    "id": "x",
+    "results": [{"index": 1, "relevance_score": 0.9}, {"index": 0, "relevance_score": 0.1}],
+}
 
 
 def client(url: str, **kw: object) -> RerankClient:
@@ -97,11 +100,51 @@ def test_connection_refused() -> None:
     [
         ({"id": "x"}, "`results`"),
         ({"results": {"index": 0}}, "result list"),
-        ({"results": [{"index": 2, "relevance_score": 0.5}, {"index": 0, "relevance_score": 0.4}]}, "not in 0..1"),
-        ({"results": [{"index": 0, "relevance_score": 0.5}, {"index": 0, "relevance_score": 0.4}]}, "twice"),
-        ({"results": [{"index": 0, "relevance_score": "high"}, {"index": 1, "relevance_score": 0.4}]}, "not a number"),
-        ({"results": [{"index": 0, "relevance_score": True}, {"index": 1, "relevance_score": 0.4}]}, "not a number"),
-        ({"results": [{"index": 0.0, "relevance_score": 0.5}, {"index": 1, "relevance_score": 0.4}]}, "not in"),
+        (
+            {
+                "results": [
+                    {"index": 2, "relevance_score": 0.5},
+                    {"index": 0, "relevance_score": 0.4},
+                ]
+            },
+            "not in 0..1",
+        ),
+        (
+            {
+                "results": [
+                    {"index": 0, "relevance_score": 0.5},
+                    {"index": 0, "relevance_score": 0.4},
+                ]
+            },
+            "twice",
+        ),
+        (
+            {
+                "results": [
+                    {"index": 0, "relevance_score": "high"},
+                    {"index": 1, "relevance_score": 0.4},
+                ]
+            },
+            "not a number",
+        ),
+        (
+            {
+                "results": [
+                    {"index": 0, "relevance_score": True},
+                    {"index": 1, "relevance_score": 0.4},
+                ]
+            },
+            "not a number",
+        ),
+        (
+            {
+                "results": [
+                    {"index": 0.0, "relevance_score": 0.5},
+                    {"index": 1, "relevance_score": 0.4},
+                ]
+            },
+            "not in",
+        ),
         ({"results": [{"index": 0, "relevance_score": 0.5}]}, "1 results for 2 expected"),
         ([1, 2], "`results`"),
     ],
@@ -124,8 +167,13 @@ def test_non_finite_scores(loopback: Loopback, score: str) -> None:
 
 
 def test_results_sorted_even_if_provider_does_not(loopback: Loopback) -> None:
-    body = {"results": [{"index": 0, "relevance_score": 0.1}, {"index": 2, "relevance_score": 0.7},
-                        {"index": 1, "relevance_score": 0.7}]}
+    body = {
+        "results": [
+            {"index": 0, "relevance_score": 0.1},
+            {"index": 2, "relevance_score": 0.7},
+            {"index": 1, "relevance_score": 0.7},
+        ]
+    }
     loopback.script(Answer(200, body))
     resp = client(loopback.url).rerank(model="m", query="q", documents=["a", "b", "c"])
     assert [(r.index, r.relevance_score) for r in resp.results] == [(1, 0.7), (2, 0.7), (0, 0.1)]
@@ -140,8 +188,15 @@ def test_no_secret_in_requests_errors_reprs_or_logs(
         call(c)
     assert loopback.received[0].headers["Authorization"] == f"Bearer {SECRET}"
     plan = c._plan(dict(model="m", query="q", documents=["a"]))
-    texts = [str(info.value), repr(info.value), repr(c), repr(plan), repr(plan.calls[0]),
-             repr(plan.config), caplog.text]
+    texts = [
+        str(info.value),
+        repr(info.value),
+        repr(c),
+        repr(plan),
+        repr(plan.calls[0]),
+        repr(plan.config),
+        caplog.text,
+    ]
     assert any("retrying cohere" in r.getMessage() for r in caplog.records)
     for text in texts:
         assert SECRET not in text
@@ -164,7 +219,10 @@ def test_retry_policy_backoff_and_retry_after_cap() -> None:
 def test_retry_after_http_date() -> None:
     from unified_rerank.providers.base import retry_after_seconds
 
-    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"}, now=1445412500.0) == 10.0
+    assert (
+        retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"}, now=1445412500.0)
+        == 10.0
+    )
     assert retry_after_seconds({"Retry-After": "2.5"}) == 2.5
     assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
     assert retry_after_seconds({"retry-after": "soon"}) is None

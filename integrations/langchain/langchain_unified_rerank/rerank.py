@@ -26,6 +26,7 @@ from pydantic import (
 
 from unified_rerank import RerankClient, RerankResponse
 from unified_rerank.providers import split_model
+from unified_rerank.routing import Reranker
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -138,7 +139,7 @@ class UnifiedRerank(BaseDocumentCompressor):
     credential options (names holding ``secret``, ``token``, ``password``, ``api_key`` or
     ``access_key``, e.g. bedrock's ``aws_secret_access_key``) are kept as ``SecretStr``, which
     the core accepts, so they never show in ``repr`` or ``model_dump``."""
-    client: RerankClient | None = Field(default=None, exclude=True)
+    client: Reranker | None = Field(default=None, exclude=True)
     """An already built core client to use instead of the options above (it is not closed by
     :meth:`close`; its owner closes it)."""
 
@@ -177,12 +178,13 @@ class UnifiedRerank(BaseDocumentCompressor):
                     f"pass either `client` or the client options {clash}, not both: "
                     "configure the RerankClient itself"
                 )
-            provider = self.client.provider
+            provider = getattr(self.client, "provider", None)
         else:
             provider = self.provider
         # Pure (no I/O): an unknown provider or a model without one fails here, with the
         # core's InvalidRequestError naming the known providers.
-        split_model(self.model, provider)
+        if self.client is None or isinstance(self.client, RerankClient):
+            split_model(self.model, provider)
         return self
 
     # -- the core client ---------------------------------------------------------------------
@@ -201,7 +203,7 @@ class UnifiedRerank(BaseDocumentCompressor):
             dict(self.provider_options),
         )
 
-    def _rerank_client(self) -> RerankClient:
+    def _rerank_client(self) -> Reranker:
         """The injected client, or ours: built on first use, then cached (and built again
         if a client field was changed since)."""
         if self.client is not None:

@@ -12,7 +12,7 @@ import enum
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
@@ -22,6 +22,7 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle
 
 from unified_rerank import RerankClient, RerankResponse
+from unified_rerank.routing import Reranker
 
 __all__ = ["SCORE_KEY", "UnifiedRerank"]
 
@@ -100,7 +101,7 @@ class UnifiedRerank(BaseNodePostprocessor):
         default=MetadataMode.EMBED, description="Metadata included in the text sent."
     )
 
-    _client: RerankClient = PrivateAttr()
+    _client: Reranker = PrivateAttr()
     _owns_client: bool = PrivateAttr(default=True)
 
     def __init__(
@@ -122,7 +123,7 @@ class UnifiedRerank(BaseNodePostprocessor):
         truncation: bool | None = None,
         parameters: dict[str, Any] | None = None,
         metadata_mode: MetadataMode | str = MetadataMode.EMBED,
-        client: RerankClient | None = None,
+        client: Reranker | None = None,
         callback_manager: CallbackManager | None = None,
     ) -> None:
         owns = client is None
@@ -149,14 +150,19 @@ class UnifiedRerank(BaseNodePostprocessor):
                     f"pass either client= or client options, not both (got {clash}); "
                     "configure the RerankClient instead"
                 )
-            if provider is not None and client.provider not in (None, provider):
+            # Any Reranker works (RerankClient, Router, CachedReranker); only a RerankClient
+            # has these settings to show.
+            client_provider = getattr(client, "provider", None)
+            if provider is not None and client_provider not in (None, provider):
                 raise ValueError(
-                    f"provider={provider!r} differs from the client's {client.provider!r}"
+                    f"provider={provider!r} differs from the client's {client_provider!r}"
                 )
-            provider = provider or client.provider
-            base_url, timeout = client.base_url, client.timeout
-            max_retries, window_size = client.max_retries, client.window_size
-            max_concurrency = client.max_concurrency
+            provider = provider or client_provider
+            base_url = getattr(client, "base_url", None)
+            timeout = getattr(client, "timeout", None)
+            max_retries = getattr(client, "max_retries", 0)
+            window_size = getattr(client, "window_size", None)
+            max_concurrency = getattr(client, "max_concurrency", 1)
         else:
             if timeout is _UNSET:
                 timeout = 60.0
@@ -203,7 +209,7 @@ class UnifiedRerank(BaseNodePostprocessor):
         return "UnifiedRerank"
 
     @property
-    def client(self) -> RerankClient:
+    def client(self) -> Reranker:
         """The core client the reranker calls."""
         return self._client
 
@@ -311,11 +317,11 @@ class UnifiedRerank(BaseNodePostprocessor):
     def close(self) -> None:
         """Close the connection pool of a client this reranker built (not a passed-in one)."""
         if self._owns_client:
-            self._client.close()
+            cast(RerankClient, self._client).close()
 
     async def aclose(self) -> None:
         if self._owns_client:
-            await self._client.aclose()
+            await cast(RerankClient, self._client).aclose()
 
 
 def _checked(query_bundle: QueryBundle | None) -> QueryBundle:

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install the three packages (editable) and every test and lint dependency into .venv, and the
+# separate interpreter of the Infinity end-to-end test (.venv-infinity) unless
+# UNIFIED_RERANK_SKIP_INFINITY=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements/test.txt \
+  -e ".[bedrock,bm25,cli,otel]" \
+  -e integrations/langchain \
+  -e integrations/llama-index
+if [ "${UNIFIED_RERANK_SKIP_INFINITY:-0}" != 1 ]; then
+  scripts/infinity-venv.sh
+fi
