@@ -348,6 +348,32 @@ def finish(
     )
 
 
+def parse_token_billed(
+    raw: RawResponse,
+    request: RerankRequest,
+    provider: str,
+    *,
+    list_key: str = "results",
+    score_key: str = "relevance_score",
+) -> RerankResponse:
+    """The common answer shape ``{list_key: [...], "model", "id"?, "usage": {"total_tokens"}}``
+    of token-billed providers (Voyage, Jina, Together, Mixedbread, Infinity, vLLM)."""
+    answer = decode_json(raw, provider)
+    items = field_of(answer, list_key, provider, raw)
+    usage = answer.get("usage")
+    tokens = integer(usage.get("total_tokens")) if isinstance(usage, dict) else None
+    return finish(
+        request,
+        raw,
+        items,
+        provider=provider,
+        score_key=score_key,
+        model=answer.get("model"),
+        response_id=answer.get("id"),
+        usage=Usage(total_tokens=tokens),
+    )
+
+
 def _rank_key(pair: tuple[float, int]) -> tuple[float, int]:
     return (-pair[0], pair[1])
 

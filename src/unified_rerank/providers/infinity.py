@@ -25,17 +25,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidRequestError, RerankError
-from ..schema import RerankRequest, RerankResponse, Usage
+from ..schema import RerankRequest, RerankResponse
 from .base import (
     ClientConfig,
     HttpCall,
     Limits,
     RawResponse,
-    decode_json,
-    field_of,
-    finish,
-    integer,
     json_body,
+    parse_token_billed,
     render_texts,
     standard_error,
 )
@@ -104,19 +101,7 @@ def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
-    answer = decode_json(raw, SLUG)
-    results = field_of(answer, "results", SLUG, raw)
-    usage = answer.get("usage")
-    tokens = integer(usage.get("total_tokens")) if isinstance(usage, dict) else None
-    return finish(
-        request,
-        raw,
-        results,
-        provider=SLUG,
-        model=answer.get("model"),
-        response_id=answer.get("id"),
-        usage=Usage(total_tokens=tokens),
-    )
+    return parse_token_billed(raw, request, SLUG)
 
 
 def error(raw: RawResponse, request: RerankRequest) -> RerankError:

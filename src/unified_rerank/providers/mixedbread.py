@@ -20,17 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RerankError
-from ..schema import RerankRequest, RerankResponse, Usage
+from ..schema import RerankRequest, RerankResponse
 from .base import (
     ClientConfig,
     HttpCall,
     RawResponse,
-    decode_json,
-    field_of,
-    finish,
-    integer,
     json_body,
     json_headers,
+    parse_token_billed,
     standard_error,
 )
 from .together import documents, reject_unsupported
@@ -71,20 +68,7 @@ def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
-    answer = decode_json(raw, SLUG)
-    data = field_of(answer, "data", SLUG, raw)
-    usage = answer.get("usage")
-    tokens = integer(usage.get("total_tokens")) if isinstance(usage, dict) else None
-    return finish(
-        request,
-        raw,
-        data,
-        provider=SLUG,
-        score_key="score",
-        model=answer.get("model"),
-        response_id=answer.get("id"),
-        usage=Usage(total_tokens=tokens),
-    )
+    return parse_token_billed(raw, request, SLUG, list_key="data", score_key="score")
 
 
 def error(raw: RawResponse, request: RerankRequest) -> RerankError:

@@ -19,18 +19,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidRequestError, RerankError
-from ..schema import RerankRequest, RerankResponse, Usage
+from ..schema import RerankRequest, RerankResponse
 from .base import (
     ClientConfig,
     HttpCall,
     Limits,
     RawResponse,
-    decode_json,
-    field_of,
-    finish,
-    integer,
     json_body,
     json_headers,
+    parse_token_billed,
     render_texts,
     standard_error,
 )
@@ -98,18 +95,7 @@ def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
-    answer = decode_json(raw, SLUG)
-    data = field_of(answer, "data", SLUG, raw)
-    usage = answer.get("usage")
-    tokens = integer(usage.get("total_tokens")) if isinstance(usage, dict) else None
-    return finish(
-        request,
-        raw,
-        data,
-        provider=SLUG,
-        model=answer.get("model"),
-        usage=Usage(total_tokens=tokens),
-    )
+    return parse_token_billed(raw, request, SLUG, list_key="data")
 
 
 def error(raw: RawResponse, request: RerankRequest) -> RerankError:
