@@ -28,9 +28,9 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ._lifetime import Closing
 from .errors import InvalidRequestError
 from .observability import Event, HooksArg, emitter, new_call_id
 from .routing import Reranker, _identity
@@ -132,7 +132,7 @@ def cache_key(identity: Any, fields: dict[str, Any]) -> str:
     return "unified-rerank:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-class CachedReranker:
+class CachedReranker(Closing):
     """Wraps any reranker (``RerankClient``, ``Router``, ...) with a cache; itself a reranker.
 
     Args:
@@ -277,25 +277,3 @@ class CachedReranker:
         aclose = getattr(self.client, "aclose", None)
         if callable(aclose):
             await aclose()
-
-    def __enter__(self) -> CachedReranker:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> CachedReranker:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -12,12 +12,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from . import batching
+from ._lifetime import Closing
 from .errors import InvalidRequestError
 from .providers import get_provider, split_model
 from .providers.base import ClientConfig, HttpCall, Provider, RawResponse
@@ -63,7 +63,7 @@ class _Plan:
     calls: list[HttpCall]
 
 
-class RerankClient:
+class RerankClient(Closing):
     """A reusable client for one provider (or any, chosen by ``"provider/model"``).
 
     Args:
@@ -332,28 +332,6 @@ class RerankClient:
     async def aclose(self) -> None:
         if self._transport_obj is not None:
             await self._transport_obj.aclose()
-
-    def __enter__(self) -> RerankClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> RerankClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _fields(args: dict[str, Any]) -> dict[str, Any]:

@@ -33,9 +33,9 @@ import logging
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ._lifetime import Closing
 from .errors import InvalidRequestError, RerankError
 from .observability import Event, HooksArg, emitter, new_call_id
 
@@ -119,7 +119,7 @@ _TARGET_KEYS = {"provider", "api_key", "base_url", "custom_host", "weight", "ove
 _TARGET_KEYS |= {"retry", "request_timeout", "strategy", "targets", "name"}
 
 
-class Router:
+class Router(Closing):
     """A reranker that routes each call to one of several targets (see the module doc).
 
     Args:
@@ -364,28 +364,6 @@ class Router:
             aclose = getattr(t.client, "aclose", None)
             if t.owned and callable(aclose):
                 await aclose()
-
-    def __enter__(self) -> Router:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Router:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _statuses(values: Iterable[int], what: str) -> frozenset[int]:
