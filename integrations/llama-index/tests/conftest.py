@@ -1,53 +1,19 @@
 """Fixtures for the LlamaIndex wrapper tests.
 
 The root ``tests/conftest.py`` does not reach this directory, so the fixtures these tests need
-are built here from the same support modules.
+are re-exported from it here.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from tests.support.loopback import Loopback
+# The root fixtures (no ambient keys, the loopback server, retry logs captured) are the same
+# here: re-exported, not rewritten (pytest registers fixtures found in a conftest's namespace).
+from tests.conftest import _no_ambient_keys, _quiet_retries, loopback
 
-#: Key variables of every provider the core may read; cleared so no test sees a real key.
-KEY_VARS = (
-    "COHERE_API_KEY",
-    "CO_API_KEY",
-    "VOYAGE_API_KEY",
-    "JINA_API_KEY",
-    "PINECONE_API_KEY",
-    "AZURE_AI_API_KEY",
-    "AZURE_AI_ENDPOINT",
-    "AWS_BEARER_TOKEN_BEDROCK",
-)
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.support.cassettes import RECORDING
-
-    if not RECORDING:
-        for name in KEY_VARS:
-            monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def loopback() -> Iterator[Loopback]:
-    server = Loopback().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _quiet_retries(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="unified_rerank")
+__all__ = ["_no_ambient_keys", "_quiet_retries", "loopback"]
 
 
 @pytest.fixture
