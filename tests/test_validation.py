@@ -7,6 +7,7 @@ by the server. Sync and async paths are both covered.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from dataclasses import dataclass, field
@@ -69,6 +70,17 @@ BAD: list[Case] = [
     Case("document-without-text", req(documents=[{"title": "x"}]), "needs a string `text`"),
     Case("document-text-not-str", req(documents=[{"text": 5}]), "needs a string `text`"),
     Case("document-text-none", req(documents=["a", {"text": None}]), "document 1 needs"),
+    # fields of document objects go on the wire: JSON values only, finite numbers
+    Case(
+        "document-field-not-json",
+        req(documents=["a", {"text": "b", "when": datetime.date(2026, 1, 1)}]),
+        "`documents.1.when`: input was not a valid JSON value",
+    ),
+    Case(
+        "document-field-nan",
+        req(documents=[{"text": "a", "rank": [1, math.nan]}]),
+        "`documents.0.rank.1`: Input should be a finite number",
+    ),
     # top_n
     Case("top_n-zero", req(top_n=0), "`top_n` must be at least 1, got 0"),
     Case("top_n-negative", req(top_n=-1), "`top_n` must be at least 1, got -1"),
@@ -83,6 +95,18 @@ BAD: list[Case] = [
     Case("max_tokens_per_doc-float", req(max_tokens_per_doc=2.5), "`max_tokens_per_doc`"),
     Case("truncation-str", req(truncation="no"), "`truncation`"),
     Case("parameters-str", req(parameters="fast"), "`parameters`"),
+    Case(
+        "parameters-not-json",
+        req(model="bge-reranker-v2-m3", parameters={"truncate": {"END"}}),
+        "`parameters.truncate`: input was not a valid JSON value",
+        "pinecone",
+    ),
+    Case(
+        "parameters-inf",
+        req(model="bge-reranker-v2-m3", parameters={"weights": {"a": math.inf}}),
+        "`parameters.weights.a`: Input should be a finite number",
+        "pinecone",
+    ),
     # rank_fields
     Case("rank_fields-empty", req(rank_fields=[]), "at least one non-empty field"),
     Case("rank_fields-empty-name", req(rank_fields=[""]), "at least one non-empty field"),

@@ -13,7 +13,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from .errors import InvalidRequestError
 
@@ -39,18 +49,20 @@ _REQUEST_FIELDS = (
 class RerankRequest(BaseModel):
     """A validated rerank request (Portkey ``CreateRerankRequest``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Documents' fields and ``parameters`` go on the wire as JSON: only JSON values (finite
+    # numbers included) pass, so nothing fails or turns into invalid JSON after validation.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     model: StrictStr
     query: StrictStr
-    documents: list[StrictStr | dict[str, Any]]
+    documents: list[StrictStr | dict[str, JsonValue]]
     top_n: StrictInt | None = None
     return_documents: StrictBool = False
     max_tokens_per_doc: StrictInt | None = None
     priority: float | None = None
     rank_fields: list[StrictStr] | None = None
     truncation: StrictBool | None = None
-    parameters: dict[str, Any] | None = None
+    parameters: dict[str, JsonValue] | None = None
 
     @classmethod
     def create(cls, **fields: Any) -> RerankRequest:
@@ -150,18 +162,43 @@ def _check_semantics(req: RerankRequest) -> None:
 
 
 def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("str", "dict")))
-        parts.append(f"`{loc}`: {err['msg']}")
-    more = exc.error_count() - 5
-    return "invalid rerank request: " + "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+    errors = exc.errors()
+    # A document object that failed inside also reports "not a string" (the union's other
+    # branch): only the inner error says what is wrong.
+    inner = {e["loc"][1] for e in errors if len(e["loc"]) > 3 and e["loc"][0] == "documents"}
+    parts: list[str] = []
+    for err in errors:
+        loc = err["loc"]
+        if len(loc) == 3 and loc[0] == "documents" and loc[1] in inner:
+            continue
+        path = ".".join(str(p) for p in loc if not _is_union_tag(p))
+        text = f"`{path}`: {err['msg']}"
+        if text not in parts:
+            parts.append(text)
+    shown = "; ".join(parts[:5])
+    more = len(parts) - 5
+    return "invalid rerank request: " + shown + (f" (+{more} more)" if more > 0 else "")
 
 
-class RerankResult(BaseModel):
-    """One ranked document: its position in the request, its score, and the document."""
+_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
 
-    model_config = ConfigDict(extra="forbid")
+
+def _is_union_tag(part: str | int) -> bool:
+    """pydantic names the union branch tried in an error's location; users never wrote it."""
+    return isinstance(part, str) and (
+        part in _TAGS or part.startswith(("dict[", "list[", "json-or-python", "function-"))
+    )
+
+
+@pydantic_dataclass(config=ConfigDict(extra="forbid"))
+class RerankResult:
+    """One ranked document: its position in the request, its score, and the document.
+
+    A pydantic dataclass, not a ``BaseModel``: its whole state is its ``__dict__``, so the
+    client builds the thousand results of a big call at C speed (see ``results_from_dicts``).
+    Constructing one validates it; ``RerankResponse.model_dump()`` serialises it;
+    ``dataclasses.asdict(result)`` gives its fields.
+    """
 
     index: int
     relevance_score: float
@@ -217,31 +254,16 @@ def _slot_setter(name: str) -> Any:
 _set_fields_set = _slot_setter("__pydantic_fields_set__")
 _set_extra = _slot_setter("__pydantic_extra__")
 _set_private = _slot_setter("__pydantic_private__")
-_RESULT_FIELDS = frozenset({"index", "relevance_score", "document"})
 
 
-def build_results(
-    ranked: Sequence[tuple[int, float]],
-    documents: Sequence[dict[str, Any] | None] | None = None,
-) -> list[RerankResult]:
-    """``RerankResult``s for checked ``(index, score)`` pairs (scores are floats), in order,
-    with ``documents[k]`` as the k-th result's document when given; no validation."""
-    n = len(ranked)
-    docs: Iterable[dict[str, Any] | None] = documents if documents is not None else repeat(None)
-    values = [
-        {"index": i, "relevance_score": s, "document": d}
-        for (i, s), d in zip(ranked, docs, strict=False)
-    ]
+def results_from_dicts(values: list[dict[str, Any]]) -> list[RerankResult]:
+    """``RerankResult``s whose fields are ``values``: dicts holding exactly ``index`` (int),
+    ``relevance_score`` (float) and ``document``, already checked. The dicts become the
+    results' own ``__dict__``s (no copy), so the caller hands them over."""
+    n = len(values)
     out: list[RerankResult] = list(map(_new, repeat(RerankResult, n)))
-    # One fields set shared by the response's results: it already names every field, so
-    # pydantic's only mutation (``add`` on attribute assignment) never changes it, and one
-    # object instead of one per result halves the garbage collector's work.
-    fields = set(_RESULT_FIELDS)
-    # map() drives the C-level setters without a bytecode loop per result.
+    # A dataclass instance is its __dict__: two C-level passes make a valid result.
     _consume(map(_set_dict, out, repeat("__dict__", n), values))
-    _consume(map(_set_fields_set, out, repeat(fields, n)))
-    _consume(map(_set_extra, out, repeat(None, n)))
-    _consume(map(_set_private, out, repeat(None, n)))
     return out
 
 

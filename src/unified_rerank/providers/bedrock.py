@@ -56,10 +56,9 @@ from .base import (
     HttpCall,
     Limits,
     RawResponse,
-    decode_json,
+    decode_ranked,
     error_for_status,
     error_message,
-    field_of,
     finish,
     json_body,
     json_headers,
@@ -450,10 +449,9 @@ def estimated_usage(request: RerankRequest) -> Usage:
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
-    body = decode_json(raw, SLUG)
-    results = field_of(body, "results", SLUG, raw)
     request_id = raw.header("x-amzn-RequestId")
     if route(request.model).api == "rerank":
+        body, results = decode_ranked(raw, SLUG, score_key="relevanceScore")
         # No id, model or usage in the answer; `document` is optional and reportedly never
         # sent, so documents are back-filled from the request. `nextToken` (paging) does not
         # occur when numberOfResults covers every source; a short page fails in finish().
@@ -467,6 +465,7 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
             usage=estimated_usage(request),
         )
     # InvokeModel (Cohere): Cohere-shaped. Billed units when Cohere sends them, else estimated.
+    body, results = decode_ranked(raw, SLUG)
     # Token-count headers (X-Amzn-Bedrock-*-Token-Count) for rerank are UNCONFIRMED: not read.
     meta = body.get("meta")
     billed = meta.get("billed_units") if isinstance(meta, dict) else None

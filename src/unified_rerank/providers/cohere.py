@@ -16,8 +16,7 @@ from .base import (
     HttpCall,
     Limits,
     RawResponse,
-    decode_json,
-    field_of,
+    decode_ranked,
     finish,
     json_body,
     json_headers,
@@ -104,8 +103,7 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
 
 
 def parse_as(raw: RawResponse, request: RerankRequest, provider: str) -> RerankResponse:
-    body = decode_json(raw, provider)
-    results = field_of(body, "results", provider, raw)
+    body, results = decode_ranked(raw, provider)
     meta = body.get("meta")
     billed = meta.get("billed_units") if isinstance(meta, dict) else None
     if not isinstance(billed, dict):

@@ -27,8 +27,7 @@ from .base import (
     ClientConfig,
     HttpCall,
     RawResponse,
-    decode_json,
-    field_of,
+    decode_ranked,
     finish,
     json_body,
     json_headers,
@@ -96,8 +95,7 @@ def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
-    answer = decode_json(raw, SLUG)
-    rankings = field_of(answer, "rankings", SLUG, raw)
+    _, rankings = decode_ranked(raw, SLUG, list_key="rankings", score_key="logit")
     return finish(request, raw, rankings, provider=SLUG, score_key="logit")
 
 

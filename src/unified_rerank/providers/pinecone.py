@@ -29,8 +29,7 @@ from .base import (
     HttpCall,
     Limits,
     RawResponse,
-    decode_json,
-    field_of,
+    decode_ranked,
     finish,
     json_body,
     json_headers,
@@ -157,8 +156,7 @@ def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
-    answer = decode_json(raw, SLUG)
-    data = field_of(answer, "data", SLUG, raw)
+    answer, data = decode_ranked(raw, SLUG, list_key="data", score_key="score")
     usage = answer.get("usage")
     units = number(usage.get("rerank_units")) if isinstance(usage, dict) else None
     # `model` is required by the spec but missing from the docs' own example: optional here.

@@ -40,8 +40,7 @@ from .base import (
     ClientConfig,
     HttpCall,
     RawResponse,
-    decode_json,
-    field_of,
+    decode_ranked,
     finish,
     integer,
     json_body,
@@ -155,8 +154,7 @@ def usage_of(answer: Mapping[str, Any]) -> Usage:
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
-    answer = decode_json(raw, SLUG)
-    results = field_of(answer, "results", SLUG, raw)
+    answer, results = decode_ranked(raw, SLUG)
     return finish(
         request,
         raw,

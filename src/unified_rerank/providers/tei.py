@@ -32,7 +32,7 @@ from .base import (
     HttpCall,
     Limits,
     RawResponse,
-    decode_json,
+    decode_ranked,
     error_for_status,
     finish,
     json_body,
@@ -137,7 +137,8 @@ def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
-    answer = decode_json(raw, SLUG)  # a bare list [{"index", "score", "text"?}]
+    # A bare list [{"index", "score", "text"?}].
+    _, answer = decode_ranked(raw, SLUG, list_key=None, score_key="score")
     tokens = raw.header("x-compute-tokens")
     return finish(
         request,
