@@ -32,6 +32,8 @@ __all__ = ["Document", "RerankRequest", "RerankResponse", "RerankResult", "Usage
 #: A document: a string, or an object with a ``text`` field and any other fields.
 Document = Union[str, dict[str, Any]]  # noqa: UP007 (a runtime alias on 3.10)
 
+_TEXTS_OF = "texts_only documents"  # a __dict__ key no field can have
+
 _REQUEST_FIELDS = (
     "model",
     "query",
@@ -74,12 +76,34 @@ class RerankRequest(BaseModel):
                 f"the unified request takes {list(_REQUEST_FIELDS)}"
             )
         _precheck(fields)
+        docs = fields["documents"]
+        texts = set(map(type, docs)) == {str}
         try:
-            req = cls.model_validate(fields)
+            if texts:
+                # Plain strings (the common case) need no per-document validation: checked
+                # at C speed above, copied below, and only the other fields go to pydantic.
+                req = cls.model_validate({**fields, "documents": []})
+                req.__dict__["documents"] = list(docs)
+                req.__dict__[_TEXTS_OF] = req.documents
+            else:
+                req = cls.model_validate(fields)
         except ValidationError as exc:
             raise InvalidRequestError(_describe(exc)) from None
         _check_semantics(req)
         return req
+
+    @property
+    def texts_only(self) -> bool:
+        """True when every document is a plain string."""
+        # The answer is cached like a cached_property (a non-field __dict__ key: not dumped,
+        # not compared), for the documents list it was found for: a copy with other
+        # documents (``model_copy(update=...)``) never inherits it.
+        if self.__dict__.get(_TEXTS_OF) is self.documents:
+            return True
+        if set(map(type, self.documents)) == {str}:
+            self.__dict__[_TEXTS_OF] = self.documents
+            return True
+        return False
 
     def with_documents(self, documents: list[Document], top_n: int | None) -> RerankRequest:
         """A copy for one batch window (already validated, so no re-validation)."""
@@ -132,7 +156,7 @@ def _check_semantics(req: RerankRequest) -> None:
         fields is None
         and (req.top_n is None or req.top_n >= 1)
         and (req.max_tokens_per_doc is None or req.max_tokens_per_doc >= 1)
-        and set(map(type, req.documents)) == {str}
+        and req.texts_only
     ):
         return  # the common case, checked at C speed: plain strings, nothing else to check
     if req.top_n is not None and req.top_n < 1:

@@ -15,7 +15,7 @@ from llama_index.core.embeddings import MockEmbedding
 from llama_index.core.llms import MockLLM
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import MetadataMode
-from llama_index.postprocessor.unified_rerank import SCORE_KEY, UnifiedRerank
+from llama_index.postprocessor.unified_rerank import UnifiedRerank
 
 from tests.support.loopback import Answer, Loopback
 
@@ -65,12 +65,11 @@ def check(response: Any, loopback: Loopback) -> None:
     got = [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in response.source_nodes]
     assert got == [docs[2], docs[0]]
     assert [n.score for n in response.source_nodes] == [0.9, 0.4]
-    assert [n.node.metadata[SCORE_KEY] for n in response.source_nodes] == [0.9, 0.4]
     # MockLLM echoes its prompt: the reranked context is in it, the score key is not.
     prompt = str(response)
     for node in response.source_nodes:
         assert node.node.get_content() in prompt
-    assert SCORE_KEY not in prompt
+    assert "relevance_score" not in prompt
     dropped = set(TEXTS.values()) - {n.node.get_content() for n in response.source_nodes}
     assert all(text not in prompt for text in dropped)
 
