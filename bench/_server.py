@@ -1,8 +1,9 @@
 """A fast loopback rerank server for the benchmarks, run in its own process.
 
 It answers every ``POST .../n<COUNT>/v2/rerank`` with a precomputed Cohere-shaped response
-ranking ``COUNT`` documents (scores descending), so the benchmarks measure the client, not
-the server. The request body is read in full but not parsed. Start it with :func:`start`,
+ranking ``COUNT`` documents (scores descending), or only the best ``K`` of them for
+``.../n<COUNT>/t<K>/...`` (a request with ``top_n=K``), so the benchmarks measure the client,
+not the server. The request body is read in full but not parsed. Start it with :func:`start`,
 which spawns ``python bench/_server.py`` and returns the process and its base URL.
 
 Usage by hand: ``python bench/_server.py`` prints ``PORT <n>`` and serves until killed.
@@ -22,10 +23,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @lru_cache(maxsize=64)
-def answer(count: int) -> bytes:
-    """The full HTTP response (headers + body) for a request of ``count`` documents."""
+def answer(count: int, top: int | None = None) -> bytes:
+    """The full HTTP response (headers + body) for a request of ``count`` documents, ranking
+    the best ``top`` of them when given."""
     results = [
-        {"index": i, "relevance_score": round(1.0 - i / (count + 1), 6)} for i in range(count)
+        {"index": i, "relevance_score": round(1.0 - i / (count + 1), 6)}
+        for i in range(min(count, top or count))
     ]
     body = json.dumps(
         {
@@ -44,11 +47,15 @@ def answer(count: int) -> bytes:
     return head + body
 
 
-def count_of(path: bytes) -> int:
+def count_of(path: bytes) -> tuple[int, int | None]:
+    """``(count, top)`` from a path's ``n<COUNT>`` and optional ``t<K>`` parts."""
+    count, top = 1, None
     for part in path.split(b"/"):
         if part[:1] == b"n" and part[1:].isdigit():
-            return int(part[1:])
-    return 1
+            count = int(part[1:])
+        elif part[:1] == b"t" and part[1:].isdigit():
+            top = int(part[1:])
+    return count, top
 
 
 class Protocol(asyncio.Protocol):
@@ -78,7 +85,7 @@ class Protocol(asyncio.Protocol):
             path = head.split(b" ", 2)[1]
             del self.buf[:total]
             assert self.transport is not None
-            self.transport.write(answer(count_of(path)))
+            self.transport.write(answer(*count_of(path)))
 
 
 async def serve(port: int = 0) -> None:

@@ -2,26 +2,37 @@
 
 A loopback server in a separate process (``bench/_server.py``) answers a precomputed
 Cohere-shaped ranking of the right size, so the numbers are the client's own cost. Every
-iteration runs each variant once, round-robin, and the medians are compared:
+iteration runs each variant once, round-robin, and the medians are compared. Each client is
+compared with raw ``httpx`` posting the same JSON and getting the same answer:
 
-- ``raw httpx``: ``httpx.Client.post`` of the same JSON body, then ``json.loads`` of the answer
-  (what a hand-written integration does);
-- ``core``: ``RerankClient("cohere", ...).rerank(...)``: validation, body building, the
-  transport, checking the answer, building the sorted ``RerankResponse``;
-- ``langchain``: ``UnifiedRerank.compress_documents`` (new ``Document``s with scores);
-- ``llama-index``: ``UnifiedRerank.postprocess_nodes`` (``NodeWithScore``s).
+- ``raw httpx``: ``httpx.Client.post`` of the JSON body (``json.dumps``), then ``json.loads``
+  of the answer (what a hand-written integration does);
+- ``core``: ``RerankClient("cohere", ...).rerank(...)`` of every document: validation, body,
+  transport, checking the answer, building the sorted ``RerankResponse`` of N results;
+- ``langchain``: ``UnifiedRerank.compress_documents`` with LangChain's default ``top_n=3``
+  (new ``Document``s with scores), against raw ``httpx`` sending ``top_n: 3``;
+- ``llama-index``: ``UnifiedRerank.postprocess_nodes`` with LlamaIndex's default ``top_n=2``
+  (``NodeWithScore``s), against raw ``httpx`` sending ``top_n: 2``.
 
-Targets: core <= 1.10x raw, wrappers <= 1.25x raw. ``--profile N`` prints a cProfile of the
-core at N documents instead. ``--quick`` is a smoke run of a few seconds.
+Targets: core <= 1.10x raw, wrappers <= 1.25x raw. ``llama-index floor`` is LlamaIndex's own
+per-call cost (its instrumentation), measured with a postprocessor that does nothing but post
+with raw ``httpx`` and emit the events every LlamaIndex reranker emits: no wrapper can be
+cheaper. Rows marked ``info`` (no target) show the
+wrappers returning *every* document as a framework object (``top_n=None``): there the cost of
+building N ``Document``/``NodeWithScore`` objects, which raw ``httpx`` never builds, is the
+framework's own. ``--profile N`` prints a cProfile of the core at N documents instead.
+``--quick`` is a smoke run of a few seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 import _server
 import httpx
@@ -33,29 +44,46 @@ CORE_TARGET = 1.10
 WRAPPER_TARGET = 1.25
 
 
-def variants(url: str, n: int) -> dict[str, Callable[[], object]]:
-    base = f"{url}/n{n}"
-    docs = documents(n)
-    raw_client = httpx.Client()
-    headers = {
-        "Authorization": f"Bearer {KEY}",
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-    }
-    payload = {"model": MODEL, "query": QUERY, "documents": docs}
+HEADERS = {
+    "Authorization": f"Bearer {KEY}",
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+}
+
+
+class Variant(NamedTuple):
+    call: Callable[[], object]
+    baseline: str | None  # the raw httpx variant it is compared with (None: it is one)
+    target: float | None  # None: shown for information
+    results: int  # how many ranked results it returns (checked before timing)
+
+
+def raw_variant(client: httpx.Client, base: str, docs: list[str], top: int | None) -> Variant:
+    payload: dict[str, Any] = {"model": MODEL, "query": QUERY, "documents": docs}
+    if top is not None:
+        payload["top_n"] = top
+        base = f"{base}/t{top}"
     endpoint = base + "/v2/rerank"
 
     def raw() -> object:
-        r = raw_client.post(endpoint, content=json.dumps(payload).encode(), headers=headers)
+        r = client.post(endpoint, content=json.dumps(payload).encode(), headers=HEADERS)
         r.raise_for_status()
         return json.loads(r.content)
 
+    return Variant(raw, None, None, len(docs) if top is None else top)
+
+
+def variants(url: str, n: int) -> dict[str, Variant]:
+    base = f"{url}/n{n}"
+    docs = documents(n)
+    raw_client = httpx.Client()
+    out: dict[str, Variant] = {"raw httpx": raw_variant(raw_client, base, docs, None)}
     core_client = RerankClient("cohere", api_key=KEY, base_url=base, max_retries=0)
 
     def core() -> object:
         return core_client.rerank(model=MODEL, query=QUERY, documents=docs)
 
-    out: dict[str, Callable[[], object]] = {"raw httpx": raw, "core": core}
+    out["core"] = Variant(core, "raw httpx", CORE_TARGET, n)
 
     try:
         from langchain_core.documents import Document
@@ -63,15 +91,23 @@ def variants(url: str, n: int) -> dict[str, Callable[[], object]]:
     except ImportError as exc:
         print(f"  (langchain wrapper skipped: {exc})")
     else:
-        lc = LangChainRerank(
-            model=f"cohere/{MODEL}", api_key=KEY, base_url=base, top_n=None, max_retries=0
-        )
         lc_docs = [Document(page_content=d, metadata={"i": i}) for i, d in enumerate(docs)]
-
-        def langchain() -> object:
-            return lc.compress_documents(lc_docs, QUERY)
-
-        out["langchain"] = langchain
+        for top, name in ((3, "langchain"), (None, "langchain, all")):
+            lc = LangChainRerank(
+                model=f"cohere/{MODEL}",
+                api_key=KEY,
+                base_url=base if top is None else f"{base}/t{top}",
+                top_n=top,
+                max_retries=0,
+            )
+            if top is not None:
+                out["raw httpx, top_n=3"] = raw_variant(raw_client, base, docs, top)
+            out[name] = Variant(
+                partial(lc.compress_documents, lc_docs, QUERY),
+                "raw httpx" if top is None else "raw httpx, top_n=3",
+                None if top is None else WRAPPER_TARGET,
+                min(n, top or n),
+            )
 
     try:
         from llama_index.core.schema import NodeWithScore, TextNode
@@ -79,31 +115,83 @@ def variants(url: str, n: int) -> dict[str, Callable[[], object]]:
     except ImportError as exc:
         print(f"  (llama-index wrapper skipped: {exc})")
     else:
-        li = LlamaRerank(
-            model=f"cohere/{MODEL}", api_key=KEY, base_url=base, top_n=None, max_retries=0
-        )
         nodes = [NodeWithScore(node=TextNode(text=d, id_=f"n{i}")) for i, d in enumerate(docs)]
-
-        def llama_index() -> object:
-            return li.postprocess_nodes(nodes, query_str=QUERY)
-
-        out["llama-index"] = llama_index
+        for top, name in ((2, "llama-index"), (None, "llama-index, all")):
+            li = LlamaRerank(
+                model=f"cohere/{MODEL}",
+                api_key=KEY,
+                base_url=base if top is None else f"{base}/t{top}",
+                top_n=top,
+                max_retries=0,
+            )
+            if top is not None:
+                out["raw httpx, top_n=2"] = raw_variant(raw_client, base, docs, top)
+            out[name] = Variant(
+                partial(li.postprocess_nodes, nodes, query_str=QUERY),
+                "raw httpx" if top is None else "raw httpx, top_n=2",
+                None if top is None else WRAPPER_TARGET,
+                min(n, top or n),
+            )
+        floor = llama_index_floor(out["raw httpx, top_n=2"].call)
+        out["llama-index floor"] = Variant(
+            partial(floor.postprocess_nodes, nodes, query_str=QUERY),
+            "raw httpx, top_n=2",
+            None,
+            2,
+        )
     return out
 
 
-def check(found: dict[str, Callable[[], object]], n: int) -> None:
-    """Every variant really ranks all ``n`` documents (so nothing is timed doing less)."""
-    raw = found["raw httpx"]()
-    assert isinstance(raw, dict) and len(raw["results"]) == n
-    resp: Any = found["core"]()
-    assert (
-        len(resp.results) == n
-        and resp.results[0].relevance_score >= resp.results[-1].relevance_score
-    )
-    for name in ("langchain", "llama-index"):
-        if name in found:
-            got: Any = found[name]()
-            assert len(got) == n, (name, len(got))
+def llama_index_floor(raw: Callable[[], object]) -> Any:
+    """What any LlamaIndex reranker pays before doing anything: a postprocessor that posts
+    with raw ``httpx`` and emits the events LlamaIndex's rerankers emit (the span around
+    ``postprocess_nodes``, ReRankStart/End, the RERANKING callback event)."""
+    from llama_index.core.callbacks import CBEventType, EventPayload
+    from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+    from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
+    from llama_index.core.postprocessor.types import BaseNodePostprocessor
+    from llama_index.core.schema import NodeWithScore, QueryBundle
+
+    dispatcher = get_dispatcher("bench.floor")
+
+    class Floor(BaseNodePostprocessor):
+        def _postprocess_nodes(
+            self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+        ) -> list[NodeWithScore]:
+            assert query_bundle is not None
+            dispatcher.event(
+                ReRankStartEvent(query=query_bundle, nodes=nodes, top_n=2, model_name=MODEL)
+            )
+            with self.callback_manager.event(
+                CBEventType.RERANKING, payload={EventPayload.NODES: nodes}
+            ) as event:
+                answer: Any = raw()
+                out = [
+                    NodeWithScore(node=nodes[r["index"]].node, score=r["relevance_score"])
+                    for r in answer["results"]
+                ]
+                event.on_end(payload={EventPayload.NODES: out})
+            dispatcher.event(ReRankEndEvent(nodes=out))
+            return out
+
+    return Floor()
+
+
+def count(result: Any) -> int:
+    if isinstance(result, dict):
+        return len(result["results"])
+    if hasattr(result, "results"):
+        ranked = result.results
+        assert all(a.relevance_score >= b.relevance_score for a, b in itertools.pairwise(ranked))
+        return len(ranked)
+    return len(result)
+
+
+def check(found: dict[str, Variant]) -> None:
+    """Every variant really returns what it claims (so nothing is timed doing less)."""
+    for name, v in found.items():
+        got = count(v.call())
+        assert got == v.results, (name, got, v.results)
 
 
 def run(sizes: list[int], iterations: dict[int, int]) -> list[dict[str, Any]]:
@@ -112,21 +200,29 @@ def run(sizes: list[int], iterations: dict[int, int]) -> list[dict[str, Any]]:
     try:
         for n in sizes:
             found = variants(url, n)
-            check(found, n)
-            times = interleaved(found, iterations[n])
-            raw = median(times["raw httpx"])
+            check(found)
+            times = interleaved({k: v.call for k, v in found.items()}, iterations[n])
             print(f"\n{n} documents, {iterations[n]} interleaved iterations (median per call):")
-            for name, values in times.items():
-                m = median(values)
-                ratio = m / raw
-                target = (
-                    None
-                    if name == "raw httpx"
-                    else (CORE_TARGET if name == "core" else WRAPPER_TARGET)
+            for name, v in found.items():
+                m = median(times[name])
+                ratio = m / median(times[v.baseline]) if v.baseline else 1.0
+                if v.baseline is None:
+                    note = f"baseline, {v.results} results"
+                elif v.target is None:
+                    note = f"info: vs {v.baseline}, {v.results} framework objects built"
+                else:
+                    note = verdict(ratio, v.target) + f" vs {v.baseline}"
+                print(f"  {name:20s} {fmt_us(m)}  {ratio:5.2f}x  {note}")
+                rows.append(
+                    {
+                        "documents": n,
+                        "variant": name,
+                        "median_s": m,
+                        "ratio": ratio,
+                        "baseline": v.baseline,
+                        "target": v.target,
+                    }
                 )
-                note = "" if target is None else verdict(ratio, target)
-                print(f"  {name:12s} {fmt_us(m)}  {ratio:5.2f}x  {note}")
-                rows.append({"documents": n, "variant": name, "median_s": m, "ratio": ratio})
     finally:
         _server.stop(proc)
     return rows
@@ -138,7 +234,7 @@ def profile(n: int, calls: int) -> None:
 
     proc, url = _server.start()
     try:
-        core = variants(url, n)["core"]
+        core = variants(url, n)["core"].call
         core()
         prof = cProfile.Profile()
         prof.enable()
