@@ -313,55 +313,45 @@ def finish(
         score_key, index_key = "relevance_score", "index"  # for the slow path's messages
     else:
         normalized = _normalized(items, score_key, index_key)
-    fast = None if normalized is None else _ranked(normalized, request)
-    if fast is not None:
-        return build_response(
-            id=response_id if isinstance(response_id, str) and response_id else new_id(),
-            results=results_from_dicts(fast),
-            model=model if isinstance(model, str) and model else request.model,
-            usage=usage if usage is not None else Usage(),
-            provider=provider,
-        )
-    # The slow path: the same checks one by one, to say exactly what is wrong.
-    seen: set[int] = set()
-    pairs: list[tuple[float, int]] = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise malformed(provider, raw, f"a result is not an object: {item!r:.80}")
-        index = item.get(index_key)
-        score = item.get(score_key)
-        if type(index) is not int or not 0 <= index < n:
-            raise malformed(provider, raw, f"result index {index!r} is not in 0..{n - 1}")
-        if index in seen:
-            raise malformed(provider, raw, f"document {index} is ranked twice")
-        if isinstance(score, bool) or not isinstance(score, (int, float)):
-            raise malformed(provider, raw, f"score {score!r} of document {index} is not a number")
-        score = float(score)
-        if not math.isfinite(score):
-            raise malformed(provider, raw, f"score of document {index} is {score}")
-        seen.add(index)
-        pairs.append((score, index))
-    if len(pairs) < expected:
-        raise malformed(provider, raw, f"{len(pairs)} results for {expected} expected documents")
-    pairs.sort(key=_rank_key)
-    if len(pairs) > expected:
-        pairs = pairs[:expected]
-    with_docs = request.return_documents
-    values = [
-        {
-            "index": i,
-            "relevance_score": s,
-            "document": request.document_object(i) if with_docs else None,
-        }
-        for s, i in pairs
-    ]
+    ranked = None if normalized is None else _ranked(normalized, request)
+    if ranked is None:
+        raise _what_is_wrong(items, n, expected, score_key, index_key, provider, raw)
     return build_response(
         id=response_id if isinstance(response_id, str) and response_id else new_id(),
-        results=results_from_dicts(values),
+        results=results_from_dicts(ranked),
         model=model if isinstance(model, str) and model else request.model,
         usage=usage if usage is not None else Usage(),
         provider=provider,
     )
+
+
+def _what_is_wrong(
+    items: list[Any],
+    n: int,
+    expected: int,
+    score_key: str,
+    index_key: str,
+    provider: str,
+    raw: RawResponse,
+) -> ProviderError:
+    """The error for a result list the fast checks refused: the same checks one result at a
+    time, naming the first problem."""
+    seen: set[int] = set()
+    for item in items:
+        if not isinstance(item, dict):
+            return malformed(provider, raw, f"a result is not an object: {item!r:.80}")
+        index = item.get(index_key)
+        score = item.get(score_key)
+        if type(index) is not int or not 0 <= index < n:
+            return malformed(provider, raw, f"result index {index!r} is not in 0..{n - 1}")
+        if index in seen:
+            return malformed(provider, raw, f"document {index} is ranked twice")
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            return malformed(provider, raw, f"score {score!r} of document {index} is not a number")
+        if not math.isfinite(score):
+            return malformed(provider, raw, f"score of document {index} is {float(score)}")
+        seen.add(index)
+    return malformed(provider, raw, f"{len(seen)} results for {expected} expected documents")
 
 
 def parse_token_billed(
@@ -387,10 +377,6 @@ def parse_token_billed(
         response_id=answer.get("id"),
         usage=Usage(total_tokens=tokens),
     )
-
-
-def _rank_key(pair: tuple[float, int]) -> tuple[float, int]:
-    return (-pair[0], pair[1])
 
 
 class CheckedItems(list):  # type: ignore[type-arg]
