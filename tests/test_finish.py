@@ -71,6 +71,32 @@ def test_ties_are_broken_by_index_whatever_the_answer_order() -> None:
     check(resp, expected(req, pairs))
 
 
+@pytest.mark.parametrize("n", [1, 2, 1000])
+@pytest.mark.parametrize("top_n", [None, 1, 5])
+def test_answers_already_best_first_are_kept_in_order(n: int, top_n: int | None) -> None:
+    # The usual answer (strictly falling scores) is proven in order without a sort.
+    rng = random.Random(n)
+    pairs = sorted(((i, rng.random()) for i in range(n)), key=lambda p: -p[1])
+    req = request(n, top_n=top_n)
+    check(run(req, [{"index": i, "relevance_score": s} for i, s in pairs]), expected(req, pairs))
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        # best first, but tied scores out of index order: not proven, so sorted
+        [(3, 0.9), (2, 0.9), (5, 0.5), (0, 0.5), (1, 0.1)],
+        # worst first
+        [(1, 0.1), (0, 0.5), (2, 0.9)],
+        # best first except the last two
+        [(2, 0.9), (0, 0.5), (1, 0.1), (3, 0.2)],
+    ],
+)
+def test_answers_not_proven_in_order_are_sorted(pairs: list[tuple[int, float]]) -> None:
+    req = request(len(pairs) + 1, top_n=len(pairs))
+    check(run(req, [{"index": i, "relevance_score": s} for i, s in pairs]), expected(req, pairs))
+
+
 @pytest.mark.parametrize(
     "items",
     [

@@ -359,3 +359,26 @@ async def test_a_short_answer_is_a_provider_error_not_a_ranking(loopback: Loopba
     c = RerankClient("voyage", api_key="k", base_url=loopback.url, max_retries=0)
     with pytest.raises(ProviderError, match="1 results for 3 expected"):
         await c.arerank(model="m", query="q", documents=["a", "b", "c"], top_n=10)
+
+
+class _Label(str):
+    """A ``str`` subclass, as numpy's ``str_`` or an enum's value can be."""
+
+
+def test_string_subclass_documents_are_strings(loopback: Loopback) -> None:
+    loopback.script(cohere_answer((1, 0.9), (0, 0.5)))
+    c = RerankClient("cohere", api_key="k", base_url=loopback.url, max_retries=0)
+    resp = c.rerank(
+        model="rerank-v3.5", query="q", documents=[_Label("a"), "b"], return_documents=True
+    )
+    assert [(r.index, r.document) for r in resp.results] == [(1, {"text": "b"}), (0, {"text": "a"})]
+    assert loopback.received[0].json()["documents"] == ["a", "b"]
+
+
+@pytest.mark.parametrize("odd", [b"bytes", 3, None, ["a"]])
+def test_one_non_string_among_strings_is_refused(loopback: Loopback, odd: object) -> None:
+    c = RerankClient("cohere", api_key="k", base_url=loopback.url, max_retries=0)
+    docs = ["a"] * 50 + [odd] + ["b"] * 50
+    with pytest.raises(InvalidRequestError, match=r"`documents\.50`"):
+        c.rerank(model="rerank-v3.5", query="q", documents=docs)  # type: ignore[arg-type]
+    assert loopback.received == []

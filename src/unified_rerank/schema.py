@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import repeat
+from itertools import repeat, starmap
 from typing import Any, Literal, Union
 
 from pydantic import (
@@ -77,9 +77,8 @@ class RerankRequest(BaseModel):
             )
         _precheck(fields)
         docs = fields["documents"]
-        texts = set(map(type, docs)) == {str}
         try:
-            if texts:
+            if _all_strings(docs):
                 # Plain strings (the common case) need no per-document validation: checked
                 # at C speed above, copied below, and only the other fields go to pydantic.
                 req = cls.model_validate({**fields, "documents": []})
@@ -94,13 +93,13 @@ class RerankRequest(BaseModel):
 
     @property
     def texts_only(self) -> bool:
-        """True when every document is a plain string."""
+        """True when every document is a string."""
         # The answer is cached like a cached_property (a non-field __dict__ key: not dumped,
         # not compared), for the documents list it was found for: a copy with other
         # documents (``model_copy(update=...)``) never inherits it.
         if self.__dict__.get(_TEXTS_OF) is self.documents:
             return True
-        if set(map(type, self.documents)) == {str}:
+        if _all_strings(self.documents):
             self.__dict__[_TEXTS_OF] = self.documents
             return True
         return False
@@ -119,6 +118,17 @@ class RerankRequest(BaseModel):
         """How many results a complete answer holds: ``top_n`` capped at the document count."""
         n = len(self.documents)
         return n if self.top_n is None else min(self.top_n, n)
+
+
+def _all_strings(docs: Sequence[Any]) -> bool:
+    """True when every item is a ``str``, checked at C speed: ``str.join`` type-checks each
+    item without a Python-level call, and the joined copy costs a memcpy. A ``str`` subclass
+    counts as a string (it goes on the wire as its text)."""
+    try:
+        "".join(docs)
+    except TypeError:
+        return False
+    return True
 
 
 def _precheck(fields: Mapping[str, Any]) -> None:
@@ -284,14 +294,17 @@ def results_from_dicts(values: list[dict[str, Any]]) -> list[RerankResult]:
     """``RerankResult``s whose fields are ``values``: dicts holding exactly ``index`` (int),
     ``relevance_score`` (float) and ``document``, already checked. The dicts become the
     results' own ``__dict__``s (no copy), so the caller hands them over."""
-    n = len(values)
-    out: list[RerankResult] = list(map(_new, repeat(RerankResult, n)))
-    # A dataclass instance is its __dict__: two C-level passes make a valid result.
-    _consume(map(_set_dict, out, repeat("__dict__", n), values))
+    # A dataclass instance is its __dict__: two C-level passes make a valid result. starmap
+    # passes one shared argument tuple to object.__new__ (map would build one per object),
+    # and the class's __dict__ descriptor is called directly (no attribute lookup per object).
+    out: list[RerankResult] = list(starmap(_new, repeat(_RESULT_ARGS, len(values))))
+    _consume(map(_set_result_dict, out, values))
     return out
 
 
 _consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
+_RESULT_ARGS = (RerankResult,)
+_set_result_dict = RerankResult.__dict__["__dict__"].__set__
 
 
 def build_response(

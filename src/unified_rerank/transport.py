@@ -16,7 +16,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -199,6 +199,10 @@ class Transport:
         self._own_sync = http_client is None
         self._own_async = async_http_client is None
         self._lock = threading.Lock()
+        # Parsed URLs and header sets, reused across calls: parsing and normalising them is
+        # a fifth of httpx's own per-request cost, and a client sends the same few each time.
+        self._urls: dict[str, httpx.URL] = {}
+        self._header_sets: dict[tuple[tuple[str, str], ...], httpx.Headers] = {}
 
     # -- clients ---------------------------------------------------------------------------
 
@@ -306,23 +310,42 @@ class Transport:
             )
         return delay
 
+    def _prepared(self, call: HttpCall) -> tuple[httpx.URL, httpx.Headers]:
+        """``call``'s URL and headers as httpx objects, parsed once per distinct value."""
+        url = self._urls.get(call.url)
+        if url is None:
+            if len(self._urls) >= _PREPARED_MAX:
+                self._urls.clear()
+            url = self._urls[call.url] = httpx.URL(call.url)
+        if call.signer is not None:
+            # Signed calls (Bedrock) get fresh signature headers on every attempt.
+            return url, httpx.Headers({**call.headers, **call.signer(call)})
+        key = tuple(call.headers.items())
+        headers = self._header_sets.get(key)
+        if headers is None:
+            if len(self._header_sets) >= _PREPARED_MAX:
+                self._header_sets.clear()
+            # httpx copies the headers it is given into each request: a shared one stays as is.
+            headers = self._header_sets[key] = httpx.Headers(call.headers)
+        return url, headers
+
     def _exchange(self, call: HttpCall, provider: str, timeout: Any = _UNSET) -> RawResponse:
-        headers = _headers(call)
+        url, headers = self._prepared(call)
         extra = {} if timeout is _UNSET else {"timeout": timeout}
         try:
             r = self._sync_client().request(
-                call.method, call.url, content=call.body, headers=headers, **extra
+                call.method, url, content=call.body, headers=headers, **extra
             )
         except httpx.HTTPError as exc:
             raise _transport_error(exc, call, provider) from None
         return RawResponse(r.status_code, r.headers, r.content)
 
     async def _aexchange(self, call: HttpCall, provider: str, timeout: Any = _UNSET) -> RawResponse:
-        headers = _headers(call)
+        url, headers = self._prepared(call)
         extra = {} if timeout is _UNSET else {"timeout": timeout}
         try:
             r = await self._async_client().request(
-                call.method, call.url, content=call.body, headers=headers, **extra
+                call.method, url, content=call.body, headers=headers, **extra
             )
         except httpx.HTTPError as exc:
             raise _transport_error(exc, call, provider) from None
@@ -330,11 +353,7 @@ class Transport:
 
 
 _POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-
-
-def _headers(call: HttpCall) -> Mapping[str, str]:
-    # Signed calls (Bedrock) get fresh signature headers on every attempt.
-    return call.headers if call.signer is None else {**call.headers, **call.signer(call)}
+_PREPARED_MAX = 64  # distinct URLs / header sets kept per client
 
 
 def _transport_error(exc: httpx.HTTPError, call: HttpCall, provider: str) -> RerankError:

@@ -10,7 +10,7 @@ import threading
 import pytest
 from llama_index.core.bridge.pydantic import SecretStr, ValidationError
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
-from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import Document, MetadataMode, NodeWithScore, QueryBundle, TextNode
 from llama_index.postprocessor.unified_rerank import UnifiedRerank
 
 from tests.support.cassettes import cassette, key
@@ -352,3 +352,28 @@ def test_plain_text_node_content_is_its_text(mode: MetadataMode) -> None:
     """The wrapper sends a metadata-free TextNode's ``text`` without calling get_content:
     this pins the LlamaIndex behaviour that shortcut relies on."""
     assert TextNode(text="  Paris\n").get_content(metadata_mode=mode) == "  Paris\n"
+
+
+@pytest.mark.parametrize("mode", [MetadataMode.EMBED, MetadataMode.LLM, MetadataMode.NONE])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_the_text_sent_is_get_content_for_every_node(
+    loopback: Loopback, mode: MetadataMode, mixed: bool
+) -> None:
+    """Plain metadata-free TextNodes are gathered without get_content; any other node in the
+    list (metadata, a TextNode subclass) sends the whole list through get_content. Either way
+    the wire holds exactly what get_content returns."""
+    nodes = [NodeWithScore(node=TextNode(text=f"plain {i}\n"), score=1.0) for i in range(4)]
+    if mixed:
+        nodes[1] = NodeWithScore(
+            node=TextNode(text="with metadata", metadata={"title": "T", "page": 3}), score=1.0
+        )
+        nodes[2] = NodeWithScore(node=Document(text="a Document"), score=1.0)
+    results = [{"index": i, "relevance_score": 1.0 - i / 10} for i in range(4)]
+    loopback.script(Answer(200, {"id": "x", "results": results}))
+    r = _loopback_reranker(loopback, metadata_mode=mode, top_n=None)
+    out = r.postprocess_nodes(nodes, query_str=QUERY)
+    sent = loopback.received[0].json()["documents"]
+    assert sent == [n.node.get_content(metadata_mode=mode) for n in nodes]
+    if mixed and mode is not MetadataMode.NONE:
+        assert sent[1] != "with metadata"  # the metadata really went through get_content
+    assert [o.node for o in out] == [n.node for n in nodes]

@@ -29,7 +29,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import islice, repeat
 from types import ModuleType
 from typing import Any
 
@@ -444,6 +444,7 @@ _INT = frozenset({int})
 _NUMBER = frozenset({int, float})
 _by_index = operator.itemgetter("index")
 _by_score = operator.itemgetter("relevance_score")
+_gt = operator.gt
 _setitem = operator.setitem
 _consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
 
@@ -468,18 +469,23 @@ def _normalized(items: list[Any], score_key: str, index_key: str) -> list[dict[s
 
 def _ranked(items: list[dict[str, Any]], request: RerankRequest) -> list[dict[str, Any]] | None:
     """Checked result dicts best first (ties by index), cut to ``top_n``, with documents when
-    asked; None if an index is out of range or repeated, or results are missing."""
+    asked; None if an index is out of range or repeated, or results are missing. ``items`` is
+    a fresh list the caller hands over: it is sorted and cut in place."""
     n, count, expected = len(request.documents), len(items), request.expected_results
     if count < expected:
         return None
     indices = set(map(_by_index, items))
     if len(indices) != count or max(indices) >= n:
         return None
-    ranked = list(items)
-    # Sorts are stable: ties (rare) are put in index order first; distinct scores need one.
-    if len(set(map(_by_score, ranked))) != count:
-        ranked.sort(key=_by_index)
-    ranked.sort(key=_by_score, reverse=True)
+    ranked = items  # the caller's own fresh list: sorted and cut in place
+    scores = list(map(_by_score, ranked))
+    # Providers answer best first, so one comparison pass usually proves the order (strictly
+    # falling scores: no ties to order by index); otherwise sort. Sorts are stable: ties
+    # (rare) are put in index order first.
+    if not all(map(_gt, scores, islice(scores, 1, None))):
+        if len(set(scores)) != count:
+            ranked.sort(key=_by_index)
+        ranked.sort(key=_by_score, reverse=True)
     del ranked[expected:]
     if request.return_documents:
         documents = map(request.document_object, map(_by_index, ranked))
