@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,8 @@ from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
+from llama_index.core.instrumentation.span import SimpleSpan
+from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.postprocessor.unified_rerank import UnifiedRerank
 
@@ -139,3 +142,57 @@ def test_reranking_callback_event_on_error(nodes: list[NodeWithScore], loopback:
         r.postprocess_nodes(nodes, query_str=QUERY)
     ((_start, end),) = debug.get_event_pairs(CBEventType.RERANKING)
     assert end.payload is not None and end.payload[EventPayload.EXCEPTION] is info.value
+
+
+ENTERED: list[tuple[str, dict[str, Any]]] = []
+
+
+class SpanRecorder(BaseSpanHandler[SimpleSpan]):
+    """Records in ``ENTERED`` what span handlers are given on entering a span."""
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "SpanRecorder"
+
+    def new_span(
+        self,
+        id_: str,
+        bound_args: inspect.BoundArguments,
+        instance: Any | None = None,
+        parent_span_id: str | None = None,
+        tags: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> SimpleSpan:
+        ENTERED.append((id_, dict(bound_args.arguments)))
+        return SimpleSpan(id_=id_, parent_id=parent_span_id)
+
+    def prepare_to_exit_span(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def prepare_to_drop_span(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+async def test_spans_get_the_call_arguments(nodes: list[NodeWithScore]) -> None:
+    """Span handlers (tracing backends) see each call's own arguments, sync and async: the
+    method signatures are computed once (see ``_presigned``), the binding on every call."""
+    root = get_dispatcher()
+    recorder = SpanRecorder()
+    ENTERED.clear()
+    root.add_span_handler(recorder)
+    bundle = QueryBundle(QUERY)
+    try:
+        r = cohere()
+        with cassette("llama-index", "rerank_nodes"):
+            r.postprocess_nodes(nodes, query_bundle=bundle)
+        with cassette("llama-index", "rerank_nodes"):
+            await r.apostprocess_nodes(nodes, query_bundle=bundle)
+    finally:
+        root.span_handlers.remove(recorder)
+    ours = [(i, a) for i, a in ENTERED if i.startswith("UnifiedRerank._")]
+    assert [i.split("-")[0] for i, _ in ours] == [
+        "UnifiedRerank._postprocess_nodes",
+        "UnifiedRerank._apostprocess_nodes",
+    ]
+    for _, arguments in ours:
+        assert arguments == {"nodes": nodes, "query_bundle": bundle}

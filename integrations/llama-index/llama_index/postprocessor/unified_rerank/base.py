@@ -10,11 +10,12 @@ instrumentation events are always balanced.
 from __future__ import annotations
 
 import enum
+import inspect
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from operator import attrgetter
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
@@ -42,6 +43,16 @@ class _Unset(enum.Enum):
 
 
 _UNSET = _Unset.TOKEN
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _presigned(func: F) -> F:
+    """``func`` with its signature computed once: LlamaIndex's span computes
+    ``inspect.signature`` of the method on every call, which then is a lookup."""
+    func.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+    return func
 
 
 class UnifiedRerank(BaseNodePostprocessor):
@@ -213,6 +224,7 @@ class UnifiedRerank(BaseNodePostprocessor):
 
     # -- the two entry points ------------------------------------------------------------------
 
+    @_presigned
     def _postprocess_nodes(
         self,
         nodes: list[NodeWithScore],
@@ -229,6 +241,7 @@ class UnifiedRerank(BaseNodePostprocessor):
         return out
 
     @dispatcher.span
+    @_presigned
     async def _apostprocess_nodes(
         self,
         nodes: list[NodeWithScore],
