@@ -4,8 +4,10 @@ name what is wrong). Both must give exactly what validated pydantic objects woul
 
 from __future__ import annotations
 
+import copy
+import pickle
 import random
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import pytest
@@ -45,8 +47,14 @@ def check(resp: RerankResponse, want: list[RerankResult]) -> None:
     assert [asdict(r) for r in resp.results] == [asdict(w) for w in want]
     for r in resp.results:
         assert type(r.index) is int and type(r.relevance_score) is float
-    # The whole response survives a round trip through validation.
+    # The whole response survives a round trip through validation, JSON, pickle and copies,
+    # results with the document left at its default included.
     assert RerankResponse.model_validate(resp.model_dump()) == resp
+    assert RerankResponse.model_validate_json(resp.model_dump_json()) == resp
+    assert pickle.loads(pickle.dumps(resp)) == resp
+    assert copy.deepcopy(resp) == resp
+    for r in resp.results:
+        assert replace(r) == r and repr(r).endswith(f"document={r.document!r})")
 
 
 @pytest.mark.parametrize("n", [1, 7, 1000])
@@ -178,10 +186,7 @@ def test_checked_answers_are_renamed_converted_and_stripped() -> None:
         RawResponse(200, {}, body), "t", list_key="data", index_key="i", score_key="s"
     )
     assert type(items) is CheckedItems
-    assert items == [
-        {"index": 2, "relevance_score": 1.0, "document": None},
-        {"index": 0, "relevance_score": 0.5, "document": None},
-    ]
+    assert items == [{"index": 2, "relevance_score": 1.0}, {"index": 0, "relevance_score": 0.5}]
     assert answer["data"] is not None
 
 

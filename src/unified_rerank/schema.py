@@ -231,7 +231,9 @@ class RerankResult:
     A pydantic dataclass, not a ``BaseModel``: its whole state is its ``__dict__``, so the
     client builds the thousand results of a big call at C speed (see ``results_from_dicts``).
     Constructing one validates it; ``RerankResponse.model_dump()`` serialises it;
-    ``dataclasses.asdict(result)`` gives its fields.
+    ``dataclasses.asdict(result)`` gives its fields. (A result built from an answer without
+    documents reads ``document`` from its class default, None, like any dataclass field left
+    at its default: its ``__dict__`` holds the index and score only.)
     """
 
     index: int
@@ -292,8 +294,8 @@ _set_private = _slot_setter("__pydantic_private__")
 
 def results_from_dicts(values: list[dict[str, Any]]) -> list[RerankResult]:
     """``RerankResult``s whose fields are ``values``: dicts holding exactly ``index`` (int),
-    ``relevance_score`` (float) and ``document``, already checked. The dicts become the
-    results' own ``__dict__``s (no copy), so the caller hands them over."""
+    ``relevance_score`` (float) and, when not None, ``document``, already checked. The dicts
+    become the results' own ``__dict__``s (no copy), so the caller hands them over."""
     # A dataclass instance is its __dict__: two C-level passes make a valid result. starmap
     # passes one shared argument tuple to object.__new__ (map would build one per object),
     # and the class's __dict__ descriptor is called directly (no attribute lookup per object).

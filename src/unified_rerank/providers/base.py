@@ -381,7 +381,8 @@ def parse_token_billed(
 
 class CheckedItems(list):  # type: ignore[type-arg]
     """A result list already checked by :func:`decode_ranked`: dicts holding exactly an
-    ``index`` (int >= 0), a finite float ``relevance_score`` and ``document`` (None)."""
+    ``index`` (int >= 0) and a finite float ``relevance_score`` (an echoed document or any
+    other key the provider adds is dropped: ``finish`` fills documents from the request)."""
 
 
 def decode_ranked(
@@ -420,13 +421,6 @@ def _answer_validator(list_key: str | None, index_key: str, score_key: str) -> S
                 core_schema.float_schema(strict=True, allow_inf_nan=False),
                 validation_alias=score_key,
             ),
-            # Always None here (finish() back-fills documents from the request); read from a
-            # key no answer has, so an echoed document is ignored like any other extra key.
-            "document": core_schema.typed_dict_field(
-                core_schema.with_default_schema(core_schema.none_schema(), default=None),
-                required=False,
-                validation_alias="\x00unified-rerank:none",
-            ),
         },
         extra_behavior="ignore",
     )
@@ -461,10 +455,7 @@ def _normalized(items: list[Any], score_key: str, index_key: str) -> list[dict[s
         return None
     if not set(map(type, scores)) <= _NUMBER or not all(map(math.isfinite, scores)):
         return None
-    return [
-        {"index": i, "relevance_score": float(s), "document": None}
-        for i, s in zip(indices, scores, strict=True)
-    ]
+    return [{"index": i, "relevance_score": float(s)} for i, s in zip(indices, scores, strict=True)]
 
 
 def _ranked(items: list[dict[str, Any]], request: RerankRequest) -> list[dict[str, Any]] | None:
