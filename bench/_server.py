@@ -96,8 +96,16 @@ async def serve(port: int = 0) -> None:
         await server.serve_forever()
 
 
+_CPUS: set[int] | None = None  # the benchmark's own CPUs before start() pinned it
+
+
 def start() -> tuple[subprocess.Popen[bytes], str]:
-    """Spawn the server in a separate process; ``(process, base URL)``."""
+    """Spawn the server in a separate process; ``(process, base URL)``.
+
+    With two CPUs or more, the server gets the last one and the benchmark the others, so
+    neither migrates mid-call or evicts the other's caches: steadier ratios on small shared
+    machines. :func:`stop` gives the benchmark its CPUs back."""
+    global _CPUS
     proc = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "_server.py")], stdout=subprocess.PIPE
     )
@@ -106,10 +114,20 @@ def start() -> tuple[subprocess.Popen[bytes], str]:
     if not line.startswith("PORT "):
         proc.kill()
         raise RuntimeError(f"bench server did not start: {line!r}")
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) >= 2:
+            _CPUS = set(cpus)
+            os.sched_setaffinity(proc.pid, {cpus[-1]})
+            os.sched_setaffinity(0, set(cpus[:-1]))
     return proc, f"http://127.0.0.1:{int(line.split()[1])}"
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
+    global _CPUS
+    if _CPUS is not None:
+        os.sched_setaffinity(0, _CPUS)
+        _CPUS = None
     proc.terminate()
     try:
         proc.wait(5)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from tests.support.loopback import Answer, Loopback
 from unified_rerank import (
@@ -25,6 +26,7 @@ from unified_rerank import (
     arerank,
     rerank,
 )
+from unified_rerank.schema import RerankRequest
 
 DOCS = ["Paris is the capital.", "Berlin is in Germany."]
 
@@ -382,3 +384,43 @@ def test_one_non_string_among_strings_is_refused(loopback: Loopback, odd: object
     with pytest.raises(InvalidRequestError, match=r"`documents\.50`"):
         c.rerank(model="rerank-v3.5", query="q", documents=docs)  # type: ignore[arg-type]
     assert loopback.received == []
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"top_n": 3},
+        {"return_documents": True, "max_tokens_per_doc": 512, "truncation": False},
+        {"top_n": 1, "return_documents": False, "truncation": True},
+    ],
+)
+def test_plain_calls_build_the_request_validation_would(options: dict[str, object]) -> None:
+    """A plain call (strings, options of their exact types) skips pydantic: the request must
+    be exactly the validated one, field for field, fields set included."""
+    fields: dict[str, object] = {"model": "m", "query": "q", "documents": ["a", "b"], **options}
+    fast = RerankRequest.create(**fields)
+    slow = RerankRequest.model_validate(fields)
+    assert fast == slow and fast.model_dump() == slow.model_dump()
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.documents is not fields["documents"]  # the caller's list is copied
+    assert fast.texts_only and fast.model_dump_json() == slow.model_dump_json()
+    with pytest.raises(ValidationError):
+        fast.top_n = 5  # type: ignore[misc]  # frozen like a validated one
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"top_n": True}, "top_n"),
+        ({"top_n": 2.0}, "top_n"),
+        ({"return_documents": 1}, "return_documents"),
+        ({"truncation": "yes"}, "truncation"),
+        ({"max_tokens_per_doc": "5"}, "max_tokens_per_doc"),
+    ],
+)
+def test_options_of_other_types_still_go_through_validation(
+    options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=message):
+        RerankRequest.create(model="m", query="q", documents=["a"], **options)

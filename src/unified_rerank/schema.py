@@ -78,14 +78,25 @@ class RerankRequest(BaseModel):
         _precheck(fields)
         docs = fields["documents"]
         try:
-            if _all_strings(docs):
-                # Plain strings (the common case) need no per-document validation: checked
-                # at C speed above, copied below, and only the other fields go to pydantic.
+            if not _all_strings(docs):
+                req = cls.model_validate(fields)
+            elif _plain(fields):
+                # The common call (strings, and options of their exact types) is built like
+                # model_construct: every value was just checked to be what validation keeps.
+                req = _new(cls)
+                values = dict(_DEFAULTS)  # every field, in field order (dumps keep it)
+                values.update(fields)
+                values["documents"] = values[_TEXTS_OF] = list(docs)
+                _set_dict(req, "__dict__", values)
+                _set_fields_set(req, set(fields))
+                _set_extra(req, None)
+                _set_private(req, None)
+            else:
+                # Plain strings need no per-document validation (checked at C speed above,
+                # copied below): only the other fields go to pydantic.
                 req = cls.model_validate({**fields, "documents": []})
                 req.__dict__["documents"] = list(docs)
                 req.__dict__[_TEXTS_OF] = req.documents
-            else:
-                req = cls.model_validate(fields)
         except ValidationError as exc:
             raise InvalidRequestError(_describe(exc)) from None
         _check_semantics(req)
@@ -120,6 +131,24 @@ class RerankRequest(BaseModel):
         return n if self.top_n is None else min(self.top_n, n)
 
 
+#: The fields a plain call may give, each with the one type validation keeps as is.
+_PLAIN_TYPES: dict[str, type] = {
+    "model": str,
+    "query": str,
+    "documents": list,
+    "top_n": int,
+    "return_documents": bool,
+    "max_tokens_per_doc": int,
+    "truncation": bool,
+}
+
+
+def _plain(fields: Mapping[str, Any]) -> bool:
+    """True when every field given is of exactly its plain type (no None, no subclass, no
+    priority, rank_fields or parameters): what validation would keep unchanged."""
+    return all(type(v) is _PLAIN_TYPES.get(k) for k, v in fields.items())
+
+
 def _all_strings(docs: Sequence[Any]) -> bool:
     """True when every item is a ``str``, checked at C speed: ``str.join`` type-checks each
     item without a Python-level call, and the joined copy costs a memcpy. A ``str`` subclass
@@ -129,6 +158,13 @@ def _all_strings(docs: Sequence[Any]) -> bool:
     except TypeError:
         return False
     return True
+
+
+#: Every field in order, the optional ones at the defaults validation fills in.
+_DEFAULTS = {
+    name: None if field.is_required() else field.default
+    for name, field in RerankRequest.model_fields.items()
+}
 
 
 def _precheck(fields: Mapping[str, Any]) -> None:
