@@ -219,3 +219,27 @@ def test_bare_list_answers() -> None:
     )
     resp = ranked(body, list_key=None, score_key="score")
     assert [(r.index, r.relevance_score) for r in resp.results] == [(0, 0.9), (2, 0.5), (1, 0.2)]
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        {},
+        {"search_units": 1},
+        {"search_units": 2.5, "estimated": True},
+        {"total_tokens": 120},
+        {"rerank_units": 3},
+        {"search_units": None, "total_tokens": 7},
+    ],
+)
+def test_checked_usage_is_the_validated_usage(counts: dict[str, Any]) -> None:
+    from unified_rerank.schema import Usage, checked_usage
+
+    fast = checked_usage(**counts)
+    given = {k: v for k, v in counts.items() if v is not None}
+    slow = Usage(**given)
+    assert fast == slow and fast.model_dump() == slow.model_dump()
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_extra == slow.model_extra == {}
+    assert pickle.loads(pickle.dumps(fast)) == slow

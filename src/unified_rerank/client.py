@@ -54,6 +54,11 @@ _CLIENT_ARGS = frozenset(
 )
 
 
+#: A model string's provider, model id, config and window size (None: no limit).
+_Route = tuple[Provider, str, ClientConfig, int | None]
+_ROUTES_MAX = 256
+
+
 @dataclass(frozen=True)
 class _Plan:
     provider: Provider
@@ -140,6 +145,7 @@ class RerankClient(Closing):
         self.retry_budget = retry_budget
         self._retry_policy = retry_policy
         self._configs: dict[str, ClientConfig] = {}
+        self._routes: dict[str, _Route] = {}
         self._transport_obj: Transport | None = None
         self._lock = threading.Lock()
 
@@ -174,20 +180,35 @@ class RerankClient(Closing):
             self._configs[provider.slug] = config
         return config
 
+    def _route(self, model: str) -> _Route:
+        """Where ``model`` goes: its provider, model id, config and window size (remembered:
+        none of them changes between calls)."""
+        slug, model_id = split_model(model, self.provider)
+        provider = get_provider(slug)
+        config = self._config(provider)
+        size = self.window_size
+        if size is None and provider.run_local is None:
+            size = provider.limits(model_id, config).max_documents
+        route = (provider, model_id, config, size)
+        if len(self._routes) >= _ROUTES_MAX:
+            self._routes.clear()
+        self._routes[model] = route
+        return route
+
     def _plan(self, fields: dict[str, Any]) -> _Plan:
         model = fields.get("model")
         if not isinstance(model, str) or not model:
             raise InvalidRequestError(
                 "`model` must be a non-empty string such as 'cohere/rerank-v3.5'"
             )
-        slug, fields["model"] = split_model(model, self.provider)
-        provider = get_provider(slug)
+        route = self._routes.get(model)
+        if route is None:
+            route = self._route(model)
+        provider, fields["model"], config, size = route
         request = RerankRequest.create(**fields)
-        config = self._config(provider)
         provider.validate(request, config)
         if provider.run_local is not None:
             return _Plan(provider, config, request, [(0, request)], [])
-        size = self.window_size or provider.limits(request.model, config).max_documents
         windows = batching.split(request, size)
         assert provider.build is not None
         calls = [provider.build(window, config) for _, window in windows]

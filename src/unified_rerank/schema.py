@@ -345,6 +345,37 @@ _RESULT_ARGS = (RerankResult,)
 _set_result_dict = RerankResult.__dict__["__dict__"].__set__
 
 
+_USAGE_TEMPLATE = dict.fromkeys(Usage.model_fields)  # every field at its default, None
+
+
+def checked_usage(
+    *,
+    search_units: int | float | None = None,
+    total_tokens: int | None = None,
+    rerank_units: int | float | None = None,
+    estimated: bool | None = None,
+) -> Usage:
+    """``Usage(...)`` for counts already checked (by ``providers.base.number``/``integer``),
+    built like ``model_construct``: validation would keep them as they are."""
+    usage = _new(Usage)
+    values = dict(_USAGE_TEMPLATE)
+    given: set[str] = set()
+    for name, value in (
+        ("search_units", search_units),
+        ("total_tokens", total_tokens),
+        ("rerank_units", rerank_units),
+        ("estimated", estimated),
+    ):
+        if value is not None:
+            values[name] = value
+            given.add(name)
+    _set_dict(usage, "__dict__", values)
+    _set_fields_set(usage, given)
+    _set_extra(usage, {})
+    _set_private(usage, None)
+    return usage
+
+
 def build_response(
     *, id: str, results: list[RerankResult], model: str, usage: Usage, provider: str
 ) -> RerankResponse:

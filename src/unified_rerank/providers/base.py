@@ -56,6 +56,7 @@ from ..schema import (
     RerankResponse,
     Usage,
     build_response,
+    checked_usage,
     results_from_dicts,
 )
 
@@ -320,7 +321,7 @@ def finish(
         id=response_id if isinstance(response_id, str) and response_id else new_id(),
         results=results_from_dicts(ranked),
         model=model if isinstance(model, str) and model else request.model,
-        usage=usage if usage is not None else Usage(),
+        usage=usage if usage is not None else checked_usage(),
         provider=provider,
     )
 
@@ -375,7 +376,7 @@ def parse_token_billed(
         score_key=score_key,
         model=answer.get("model"),
         response_id=answer.get("id"),
-        usage=Usage(total_tokens=tokens),
+        usage=checked_usage(total_tokens=tokens),
     )
 
 

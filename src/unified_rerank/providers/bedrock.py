@@ -49,7 +49,7 @@ from ..errors import (
     RateLimitError,
     RerankError,
 )
-from ..schema import Document, RerankRequest, RerankResponse, Usage
+from ..schema import Document, RerankRequest, RerankResponse, Usage, checked_usage
 from . import _aws, cohere
 from .base import (
     ClientConfig,
@@ -445,7 +445,7 @@ def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
 def estimated_usage(request: RerankRequest) -> Usage:
     """Bedrock reports no usage. Estimated like Portkey: one search unit per 100 documents
     (Cohere's definition); the exact AWS billing rule is UNCONFIRMED."""
-    return Usage(search_units=math.ceil(len(request.documents) / 100), estimated=True)
+    return checked_usage(search_units=math.ceil(len(request.documents) / 100), estimated=True)
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
@@ -470,7 +470,7 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
     meta = body.get("meta")
     billed = meta.get("billed_units") if isinstance(meta, dict) else None
     units = number(billed.get("search_units")) if isinstance(billed, dict) else None
-    usage = Usage(search_units=units) if units is not None else estimated_usage(request)
+    usage = checked_usage(search_units=units) if units is not None else estimated_usage(request)
     response_id = body.get("id") if isinstance(body.get("id"), str) else None
     return finish(
         request,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidRequestError, RerankError
-from ..schema import RerankRequest, RerankResponse, Usage
+from ..schema import RerankRequest, RerankResponse, checked_usage
 from .base import (
     ClientConfig,
     HttpCall,
@@ -114,7 +114,7 @@ def parse_as(raw: RawResponse, request: RerankRequest, provider: str) -> RerankR
         results,
         provider=provider,
         response_id=body.get("id"),
-        usage=Usage(search_units=number(billed.get("search_units"))),
+        usage=checked_usage(search_units=number(billed.get("search_units"))),
     )
 
 

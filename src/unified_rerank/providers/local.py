@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import InvalidRequestError
 from ..local import LocalModel, parse_model
-from ..schema import RerankRequest, RerankResponse, Usage
+from ..schema import RerankRequest, RerankResponse, checked_usage
 from .base import ClientConfig, RawResponse, finish, render_texts
 
 SLUG = "local"
@@ -115,4 +115,4 @@ def run_local(request: RerankRequest, config: ClientConfig) -> RerankResponse:
             local_files_only=opts.get("local_files_only", False),
         )
     items: list[dict[str, Any]] = [{"index": i, "score": s} for i, s in enumerate(scores)]
-    return finish(request, _NO_HTTP, items, provider=SLUG, score_key="score", usage=Usage())
+    return finish(request, _NO_HTTP, items, provider=SLUG, score_key="score", usage=checked_usage())

@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from ..errors import InvalidRequestError, RerankError
-from ..schema import RerankRequest, RerankResponse, Usage
+from ..schema import RerankRequest, RerankResponse, checked_usage
 from .base import (
     ClientConfig,
     HttpCall,
@@ -167,7 +167,7 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
         provider=SLUG,
         score_key="score",
         model=answer.get("model"),
-        usage=Usage(rerank_units=units),
+        usage=checked_usage(rerank_units=units),
     )
 
 

@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..errors import InvalidRequestError, RerankError
-from ..schema import RerankRequest, RerankResponse, Usage
+from ..schema import RerankRequest, RerankResponse, Usage, checked_usage
 from .base import (
     ClientConfig,
     HttpCall,
@@ -141,16 +141,16 @@ def usage_of(answer: Mapping[str, Any]) -> Usage:
     usage = answer.get("usage")
     units = number(usage.get("search_units")) if isinstance(usage, dict) else None
     if units is None:
-        return Usage()
+        return checked_usage()
     upstream = answer.get("provider")
     field = UPSTREAM_UNITS.get(upstream) if isinstance(upstream, str) else None
     if field == "total_tokens":
-        return Usage(total_tokens=integer(units))
+        return checked_usage(total_tokens=integer(units))
     if field == "rerank_units":
-        return Usage(rerank_units=units)
+        return checked_usage(rerank_units=units)
     if upstream == "bedrock":
-        return Usage(search_units=units, estimated=True)
-    return Usage(search_units=units)
+        return checked_usage(search_units=units, estimated=True)
+    return checked_usage(search_units=units)
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:

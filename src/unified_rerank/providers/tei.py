@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import AuthenticationError, InvalidRequestError, RateLimitError, RerankError
-from ..schema import RerankRequest, RerankResponse, Usage
+from ..schema import RerankRequest, RerankResponse, checked_usage
 from .base import (
     ClientConfig,
     HttpCall,
@@ -146,7 +146,7 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
         answer,
         provider=SLUG,
         score_key="score",
-        usage=Usage(total_tokens=int(tokens) if tokens and tokens.isdigit() else None),
+        usage=checked_usage(total_tokens=int(tokens) if tokens and tokens.isdigit() else None),
     )
 
 
