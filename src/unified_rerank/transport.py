@@ -144,17 +144,17 @@ class _Call:
 
     def begin(self) -> None:
         self.attempt += 1
-        self.event("request")
+        if self.emit is not None:
+            self.event("request")
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
     def timeout(self, configured: float | httpx.Timeout | None) -> Any:
         """The timeout for this attempt: the configured one, trimmed to the budget left."""
-        left = self.remaining()
-        if left is None:
+        if self.deadline is None:
             return _UNSET
-        left = max(left, 0.001)
+        left = max(self.deadline - time.monotonic(), 0.001)
         if configured is None:
             return left
         if isinstance(configured, httpx.Timeout):
@@ -163,7 +163,8 @@ class _Call:
         return min(float(configured), left)
 
     def succeeded(self, status: int) -> None:
-        self.event("response", status=status, latency=time.monotonic() - self.start)
+        if self.emit is not None:
+            self.event("response", status=status, latency=time.monotonic() - self.start)
 
     def failed(self, err: RerankError) -> None:
         self.event(
