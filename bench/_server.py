@@ -104,7 +104,8 @@ def start() -> tuple[subprocess.Popen[bytes], str]:
 
     With two CPUs or more, the server gets the last one and the benchmark the others, so
     neither migrates mid-call or evicts the other's caches: steadier ratios on small shared
-    machines. :func:`stop` gives the benchmark its CPUs back."""
+    machines (``BENCH_NO_PIN=1`` turns this off). :func:`stop` gives the benchmark its CPUs
+    back."""
     global _CPUS
     proc = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "_server.py")], stdout=subprocess.PIPE
@@ -116,7 +117,7 @@ def start() -> tuple[subprocess.Popen[bytes], str]:
         raise RuntimeError(f"bench server did not start: {line!r}")
     if hasattr(os, "sched_setaffinity"):
         cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) >= 2:
+        if len(cpus) >= 2 and not os.environ.get("BENCH_NO_PIN"):
             _CPUS = set(cpus)
             os.sched_setaffinity(proc.pid, {cpus[-1]})
             os.sched_setaffinity(0, set(cpus[:-1]))

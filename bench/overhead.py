@@ -219,7 +219,9 @@ def run(sizes: list[int], iterations: dict[int, int]) -> list[dict[str, Any]]:
                 base = v.baseline
                 if base and ", all" in name:
                     base = "raw httpx, all-rows group"
-                ratio = m / median(times[base]) if base else 1.0
+                # Paired: each round's time over its baseline's in the same round (adjacent in
+                # time, so a slow spell of a shared machine hits both), then the median.
+                ratio = median([a / b for a, b in zip(times[name], times[base])]) if base else 1.0
                 if v.baseline is None:
                     note = f"baseline, {v.results} results"
                 elif v.target is None:
