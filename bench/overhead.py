@@ -221,7 +221,11 @@ def run(sizes: list[int], iterations: dict[int, int]) -> list[dict[str, Any]]:
                     base = "raw httpx, all-rows group"
                 # Paired: each round's time over its baseline's in the same round (adjacent in
                 # time, so a slow spell of a shared machine hits both), then the median.
-                ratio = median([a / b for a, b in zip(times[name], times[base])]) if base else 1.0
+                ratio = (
+                    median([a / b for a, b in zip(times[name], times[base], strict=True)])
+                    if base
+                    else 1.0
+                )
                 if v.baseline is None:
                     note = f"baseline, {v.results} results"
                 elif v.target is None:
