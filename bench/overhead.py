@@ -14,7 +14,9 @@ compared with raw ``httpx`` posting the same JSON and getting the same answer:
 - ``llama-index``: ``UnifiedRerank.postprocess_nodes`` with LlamaIndex's default ``top_n=2``
   (``NodeWithScore``s), against raw ``httpx`` sending ``top_n: 2``.
 
-Targets: core <= 1.10x raw, wrappers <= 1.25x raw. ``llama-index floor`` is LlamaIndex's own
+Each ratio is paired: a variant's time in a round over its baseline's in the same round, then
+the median over rounds (adjacent calls share the machine's state, so a slow spell of a shared
+machine shifts both). Targets: core <= 1.10x raw, wrappers <= 1.25x raw. ``llama-index floor`` is LlamaIndex's own
 per-call cost (its instrumentation), measured with a postprocessor that does nothing but post
 with raw ``httpx`` and emit the events every LlamaIndex reranker emits: no wrapper can be
 cheaper. Rows marked ``info`` (no target) show the
