@@ -16,10 +16,11 @@ compared with raw ``httpx`` posting the same JSON and getting the same answer:
 
 Each ratio is paired: a variant's time in a round over its baseline's in the same round, then
 the median over rounds (adjacent calls share the machine's state, so a slow spell of a shared
-machine shifts both). Targets: core <= 1.10x raw, wrappers <= 1.25x raw. ``llama-index floor`` is LlamaIndex's own
-per-call cost (its instrumentation), measured with a postprocessor that does nothing but post
-with raw ``httpx`` and emit the events every LlamaIndex reranker emits: no wrapper can be
-cheaper. Rows marked ``info`` (no target) show the
+machine shifts both). Targets: core <= 1.10x raw, wrappers <= 1.25x raw.
+
+``llama-index floor`` is LlamaIndex's own per-call cost (its instrumentation), measured with a
+postprocessor that does nothing but post with raw ``httpx`` and emit the events every
+LlamaIndex reranker emits: no wrapper can be cheaper. Rows marked ``info`` (no target) show the
 wrappers returning *every* document as a framework object (``top_n=None``): there the cost of
 building N ``Document``/``NodeWithScore`` objects, which raw ``httpx`` never builds, is the
 framework's own. ``--profile N`` prints a cProfile of the core at N documents instead.
