@@ -11,7 +11,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat, starmap
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeVar, Union
 
 from pydantic import (
     BaseModel,
@@ -83,14 +83,10 @@ class RerankRequest(BaseModel):
             elif _plain(fields):
                 # The common call (strings, and options of their exact types) is built like
                 # model_construct: every value was just checked to be what validation keeps.
-                req = _new(cls)
                 values = dict(_DEFAULTS)  # every field, in field order (dumps keep it)
                 values.update(fields)
                 values["documents"] = values[_TEXTS_OF] = list(docs)
-                _set_dict(req, "__dict__", values)
-                _set_fields_set(req, set(fields))
-                _set_extra(req, None)
-                _set_private(req, None)
+                req = _constructed(cls, values, set(fields), None)
             else:
                 # Plain strings need no per-document validation (checked at C speed above,
                 # copied below): only the other fields go to pydantic.
@@ -327,6 +323,21 @@ _set_fields_set = _slot_setter("__pydantic_fields_set__")
 _set_extra = _slot_setter("__pydantic_extra__")
 _set_private = _slot_setter("__pydantic_private__")
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _constructed(
+    cls: type[M], values: dict[str, Any], fields_set: set[str], extra: dict[str, Any] | None
+) -> M:
+    """A ``cls`` holding ``values`` (every field, in field order), as ``model_construct``
+    builds it: ``extra`` is ``{}`` for models that allow extra fields, else None."""
+    model = _new(cls)
+    _set_dict(model, "__dict__", values)
+    _set_fields_set(model, fields_set)
+    _set_extra(model, extra)
+    _set_private(model, None)
+    return model
+
 
 def results_from_dicts(values: list[dict[str, Any]]) -> list[RerankResult]:
     """``RerankResult``s whose fields are ``values``: dicts holding exactly ``index`` (int),
@@ -357,43 +368,26 @@ def checked_usage(
 ) -> Usage:
     """``Usage(...)`` for counts already checked (by ``providers.base.number``/``integer``),
     built like ``model_construct``: validation would keep them as they are."""
-    usage = _new(Usage)
-    values = dict(_USAGE_TEMPLATE)
-    given: set[str] = set()
-    for name, value in (
-        ("search_units", search_units),
-        ("total_tokens", total_tokens),
-        ("rerank_units", rerank_units),
-        ("estimated", estimated),
-    ):
-        if value is not None:
-            values[name] = value
-            given.add(name)
-    _set_dict(usage, "__dict__", values)
-    _set_fields_set(usage, given)
-    _set_extra(usage, {})
-    _set_private(usage, None)
-    return usage
+    counts = {
+        "search_units": search_units,
+        "total_tokens": total_tokens,
+        "rerank_units": rerank_units,
+        "estimated": estimated,
+    }
+    given = {name: value for name, value in counts.items() if value is not None}
+    return _constructed(Usage, {**_USAGE_TEMPLATE, **given}, set(given), {})
 
 
 def build_response(
     *, id: str, results: list[RerankResult], model: str, usage: Usage, provider: str
 ) -> RerankResponse:
     """A ``RerankResponse`` from checked parts, without validation (like ``model_construct``)."""
-    r = _new(RerankResponse)
-    _set_dict(
-        r,
-        "__dict__",
-        {
-            "id": id,
-            "object": "list",
-            "results": results,
-            "model": model,
-            "usage": usage,
-            "provider": provider,
-        },
-    )
-    _set_fields_set(r, {"id", "object", "results", "model", "usage", "provider"})
-    _set_extra(r, None)
-    _set_private(r, None)
-    return r
+    values = {
+        "id": id,
+        "object": "list",
+        "results": results,
+        "model": model,
+        "usage": usage,
+        "provider": provider,
+    }
+    return _constructed(RerankResponse, values, set(values), None)
