@@ -88,6 +88,33 @@ def variants(url: str, n: int) -> dict[str, Variant]:
 
     out["core"] = Variant(core, "raw httpx", CORE_TARGET, n)
 
+    def add_wrapper(
+        name: str,
+        default_top: int,
+        build: Callable[..., Any],
+        bind: Callable[[Any], Callable[[], object]],
+    ) -> None:
+        """The wrapper ``build(...)`` at its framework's default ``top_n`` (against raw
+        ``httpx`` sending the same ``top_n``), then returning every document (an ``info``
+        row); ``bind(wrapper)`` is the call to time."""
+        for top, row in ((default_top, name), (None, f"{name}, all")):
+            wrapper = build(
+                model=f"cohere/{MODEL}",
+                api_key=KEY,
+                base_url=base if top is None else f"{base}/t{top}",
+                top_n=top,
+                max_retries=0,
+            )
+            baseline = "raw httpx" if top is None else f"raw httpx, top_n={top}"
+            if top is not None:
+                out[baseline] = raw_variant(raw_client, base, docs, top)
+            out[row] = Variant(
+                bind(wrapper),
+                baseline,
+                None if top is None else WRAPPER_TARGET,
+                min(n, top or n),
+            )
+
     try:
         from langchain_core.documents import Document
         from langchain_unified_rerank import UnifiedRerank as LangChainRerank
@@ -95,22 +122,9 @@ def variants(url: str, n: int) -> dict[str, Variant]:
         print(f"  (langchain wrapper skipped: {exc})")
     else:
         lc_docs = [Document(page_content=d, metadata={"i": i}) for i, d in enumerate(docs)]
-        for top, name in ((3, "langchain"), (None, "langchain, all")):
-            lc = LangChainRerank(
-                model=f"cohere/{MODEL}",
-                api_key=KEY,
-                base_url=base if top is None else f"{base}/t{top}",
-                top_n=top,
-                max_retries=0,
-            )
-            if top is not None:
-                out["raw httpx, top_n=3"] = raw_variant(raw_client, base, docs, top)
-            out[name] = Variant(
-                partial(lc.compress_documents, lc_docs, QUERY),
-                "raw httpx" if top is None else "raw httpx, top_n=3",
-                None if top is None else WRAPPER_TARGET,
-                min(n, top or n),
-            )
+        add_wrapper(
+            "langchain", 3, LangChainRerank, lambda w: partial(w.compress_documents, lc_docs, QUERY)
+        )
 
     try:
         from llama_index.core.schema import NodeWithScore, TextNode
@@ -119,22 +133,12 @@ def variants(url: str, n: int) -> dict[str, Variant]:
         print(f"  (llama-index wrapper skipped: {exc})")
     else:
         nodes = [NodeWithScore(node=TextNode(text=d, id_=f"n{i}")) for i, d in enumerate(docs)]
-        for top, name in ((2, "llama-index"), (None, "llama-index, all")):
-            li = LlamaRerank(
-                model=f"cohere/{MODEL}",
-                api_key=KEY,
-                base_url=base if top is None else f"{base}/t{top}",
-                top_n=top,
-                max_retries=0,
-            )
-            if top is not None:
-                out["raw httpx, top_n=2"] = raw_variant(raw_client, base, docs, top)
-            out[name] = Variant(
-                partial(li.postprocess_nodes, nodes, query_str=QUERY),
-                "raw httpx" if top is None else "raw httpx, top_n=2",
-                None if top is None else WRAPPER_TARGET,
-                min(n, top or n),
-            )
+        add_wrapper(
+            "llama-index",
+            2,
+            LlamaRerank,
+            lambda w: partial(w.postprocess_nodes, nodes, query_str=QUERY),
+        )
         floor = llama_index_floor(out["raw httpx, top_n=2"].call)
         out["llama-index floor"] = Variant(
             partial(floor.postprocess_nodes, nodes, query_str=QUERY),
