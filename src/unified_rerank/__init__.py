@@ -20,7 +20,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .client import RerankClient, arerank, rerank
-    from .schema import RerankRequest, RerankResponse, RerankResult, Usage
+    from .schema import Reranker, RerankRequest, RerankResponse, RerankResult, Usage
 
 __version__ = "0.1.0"
 
@@ -36,6 +36,7 @@ __all__ = [
     "RerankRequest",
     "RerankResponse",
     "RerankResult",
+    "Reranker",
     "Usage",
     "arerank",
     "rerank",
@@ -48,6 +49,7 @@ _LAZY = {
     "RerankRequest": "schema",
     "RerankResponse": "schema",
     "RerankResult": "schema",
+    "Reranker": "schema",
     "Usage": "schema",
 }
 

@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from ._lifetime import Closing
 from .errors import InvalidRequestError
 from .observability import Event, HooksArg, emitter, new_call_id
-from .routing import Reranker, _identity
+from .routing import _identity
+from .schema import Reranker
 
 if TYPE_CHECKING:
     from .schema import Document, RerankResponse

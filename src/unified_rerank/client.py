@@ -21,13 +21,12 @@ from ._lifetime import Closing
 from .errors import InvalidRequestError
 from .providers import get_provider, split_model
 from .providers.base import ClientConfig, HttpCall, Provider, RawResponse
-from .schema import Document, RerankRequest, RerankResponse
+from .schema import Document, Reranker, RerankRequest, RerankResponse
 
 if TYPE_CHECKING:
     import httpx
 
     from .observability import HooksArg
-    from .routing import Reranker
     from .transport import RetryPolicy, Transport
 
 __all__ = ["RerankClient", "arerank", "rerank"]

@@ -33,58 +33,23 @@ import logging
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from ._lifetime import Closing
 from .errors import InvalidRequestError, RerankError
 from .observability import Event, HooksArg, emitter, new_call_id
+from .schema import Reranker
 
 if TYPE_CHECKING:
     from .schema import Document, RerankResponse
 
+# ``Reranker`` lives with the core types (schema.py); re-exported here for existing imports.
 __all__ = ["Reranker", "Router", "Target"]
 
 logger = logging.getLogger("unified_rerank")
 
 #: HTTP statuses that move a fallback chain on by default (with 401/403, see the module doc).
 DEFAULT_FALLBACK_STATUSES = frozenset({401, 403, 408, 429, 500, 502, 503, 504})
-
-
-@runtime_checkable
-class Reranker(Protocol):
-    """Anything with the ``rerank``/``arerank`` keyword API: ``RerankClient``, ``Router``,
-    ``CachedReranker``, or your own. The framework wrappers and ``rerank(client=...)`` take
-    any of them."""
-
-    def rerank(
-        self,
-        *,
-        model: str,
-        query: str,
-        documents: list[Document],
-        top_n: int | None = None,
-        return_documents: bool = False,
-        max_tokens_per_doc: int | None = None,
-        priority: float | None = None,
-        rank_fields: list[str] | None = None,
-        truncation: bool | None = None,
-        parameters: dict[str, Any] | None = None,
-    ) -> RerankResponse: ...
-
-    async def arerank(
-        self,
-        *,
-        model: str,
-        query: str,
-        documents: list[Document],
-        top_n: int | None = None,
-        return_documents: bool = False,
-        max_tokens_per_doc: int | None = None,
-        priority: float | None = None,
-        rank_fields: list[str] | None = None,
-        truncation: bool | None = None,
-        parameters: dict[str, Any] | None = None,
-    ) -> RerankResponse: ...
 
 
 @dataclass

@@ -11,7 +11,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat, starmap
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, Literal, Protocol, TypeVar, Union, runtime_checkable
 
 from pydantic import (
     BaseModel,
@@ -27,7 +27,14 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from .errors import InvalidRequestError
 
-__all__ = ["Document", "RerankRequest", "RerankResponse", "RerankResult", "Usage"]
+__all__ = [
+    "Document",
+    "RerankRequest",
+    "RerankResponse",
+    "RerankResult",
+    "Reranker",
+    "Usage",
+]
 
 #: A document: a string, or an object with a ``text`` field and any other fields.
 Document = Union[str, dict[str, Any]]  # noqa: UP007 (a runtime alias on 3.10)
@@ -391,3 +398,40 @@ def build_response(
         "provider": provider,
     }
     return _constructed(RerankResponse, values, set(values), None)
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Anything with the ``rerank``/``arerank`` keyword API: ``RerankClient``, ``Router``,
+    ``CachedReranker``, or your own. The framework wrappers and ``rerank(client=...)`` take
+    any of them."""
+
+    def rerank(
+        self,
+        *,
+        model: str,
+        query: str,
+        documents: list[Document],
+        top_n: int | None = None,
+        return_documents: bool = False,
+        max_tokens_per_doc: int | None = None,
+        priority: float | None = None,
+        rank_fields: list[str] | None = None,
+        truncation: bool | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> RerankResponse: ...
+
+    async def arerank(
+        self,
+        *,
+        model: str,
+        query: str,
+        documents: list[Document],
+        top_n: int | None = None,
+        return_documents: bool = False,
+        max_tokens_per_doc: int | None = None,
+        priority: float | None = None,
+        rank_fields: list[str] | None = None,
+        truncation: bool | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> RerankResponse: ...

@@ -25,9 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from unified_rerank import RerankClient, RerankResponse
+from unified_rerank import RerankClient, Reranker, RerankResponse
 from unified_rerank.providers import split_model
-from unified_rerank.routing import Reranker
 
 if TYPE_CHECKING:
     from typing_extensions import Self

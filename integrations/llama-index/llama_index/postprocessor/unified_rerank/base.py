@@ -24,8 +24,7 @@ from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRan
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle, TextNode
 
-from unified_rerank import RerankClient, RerankResponse
-from unified_rerank.routing import Reranker
+from unified_rerank import RerankClient, Reranker, RerankResponse
 
 __all__ = ["UnifiedRerank"]
 
