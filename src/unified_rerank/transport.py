@@ -16,7 +16,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -332,6 +332,11 @@ class Transport:
 
     def _exchange(self, call: HttpCall, provider: str, timeout: Any = _UNSET) -> RawResponse:
         url, headers = self._prepared(call)
+        credentials, auth = call.credentials, _NO_HEADERS
+        if credentials is not None:
+            # An exchanged token (sent, if need be, over this same client and timeout).
+            auth = credentials.headers(lambda c: self._exchange(c, provider, timeout))
+            headers = _with(headers, auth)
         extra = {} if timeout is _UNSET else {"timeout": timeout}
         try:
             r = self._sync_client().request(
@@ -339,10 +344,16 @@ class Transport:
             )
         except httpx.HTTPError as exc:
             raise _transport_error(exc, call, provider) from None
+        if credentials is not None and r.status_code == 401:
+            credentials.rejected(auth)
         return RawResponse(r.status_code, r.headers, r.content)
 
     async def _aexchange(self, call: HttpCall, provider: str, timeout: Any = _UNSET) -> RawResponse:
         url, headers = self._prepared(call)
+        credentials, auth = call.credentials, _NO_HEADERS
+        if credentials is not None:
+            auth = await credentials.aheaders(lambda c: self._aexchange(c, provider, timeout))
+            headers = _with(headers, auth)
         extra = {} if timeout is _UNSET else {"timeout": timeout}
         try:
             r = await self._async_client().request(
@@ -350,11 +361,21 @@ class Transport:
             )
         except httpx.HTTPError as exc:
             raise _transport_error(exc, call, provider) from None
+        if credentials is not None and r.status_code == 401:
+            credentials.rejected(auth)
         return RawResponse(r.status_code, r.headers, r.content)
 
 
+_NO_HEADERS: Mapping[str, str] = {}
 _POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 _PREPARED_MAX = 64  # distinct URLs / header sets kept per client
+
+
+def _with(headers: httpx.Headers, extra: Mapping[str, str]) -> httpx.Headers:
+    """``headers`` (shared: never changed) with ``extra`` set over them, case-insensitively."""
+    merged = headers.copy()
+    merged.update(extra)
+    return merged
 
 
 def _transport_error(exc: httpx.HTTPError, call: HttpCall, provider: str) -> RerankError:

@@ -27,11 +27,11 @@ import operator
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 from pydantic_core import (
@@ -80,6 +80,22 @@ __all__ = [
 Signer = Callable[["HttpCall"], Mapping[str, str]]
 
 
+class Credentials(Protocol):
+    """Auth headers that take an exchange to obtain (an OAuth2 or IAM bearer token), asked for
+    by the transport before every attempt: ``headers`` on sync calls, ``aheaders`` on async
+    ones, each given the transport's own way to send the exchange's request (if it has one).
+    See ``providers/_tokens.py``."""
+
+    def headers(self, send: Callable[[HttpCall], RawResponse]) -> Mapping[str, str]: ...
+
+    async def aheaders(
+        self, send: Callable[[HttpCall], Awaitable[RawResponse]]
+    ) -> Mapping[str, str]: ...
+
+    def rejected(self, headers: Mapping[str, str]) -> None:
+        """The service answered 401 to a request sent with ``headers``: exchange again."""
+
+
 @dataclass(frozen=True, slots=True)
 class HttpCall:
     """A request to send, described as data. ``body`` is the exact bytes that go on the wire."""
@@ -89,12 +105,15 @@ class HttpCall:
     headers: Mapping[str, str]
     body: bytes = b""
     signer: Signer | None = None
+    #: Exchanged bearer tokens (watsonx, vertex-ai): headers added before every attempt.
+    credentials: Credentials | None = None
 
     def __repr__(self) -> str:
         # Header names only: values hold keys and signatures, which never reach a repr.
         return (
             f"HttpCall({self.method} {self.url}, headers={sorted(self.headers)}, "
-            f"body={len(self.body)} bytes, signed={self.signer is not None})"
+            f"body={len(self.body)} bytes, signed={self.signer is not None}, "
+            f"token={self.credentials is not None})"
         )
 
 
