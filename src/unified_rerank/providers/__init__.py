@@ -21,6 +21,8 @@ PROVIDERS: dict[str, str] = {
     "pinecone": ".pinecone",
     "bedrock": ".bedrock",
     "azure-ai": ".azure_ai",
+    "vertex-ai": ".vertex_ai",
+    "watsonx": ".watsonx",
     "tei": ".tei",
     "infinity": ".infinity",
     "vllm": ".vllm",
