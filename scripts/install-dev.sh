@@ -8,7 +8,7 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements/test.txt \
-  -e ".[bedrock,bm25,cli,otel]" \
+  -e ".[bedrock,bm25,cli,otel,vertex]" \
   -e integrations/langchain \
   -e integrations/llama-index
 if [ "${UNIFIED_RERANK_SKIP_INFINITY:-0}" != 1 ]; then
