@@ -98,6 +98,10 @@ def early_refresh(lifetime: float) -> float:
     return 60.0
 
 
+#: The default clock; tests replace it to fix time for tokens made inside a provider.
+wall_clock: Callable[[], float] = time.time
+
+
 class _Abandoned(Exception):
     """The exchanging caller was cancelled: a waiter tries again rather than fail with it."""
 
@@ -108,7 +112,8 @@ class TokenAuth:
 
     Args:
         exchange: how a token is obtained (:class:`HttpExchange`, :class:`BlockingExchange`).
-        clock: wall-clock seconds (tests pass a fixed clock).
+        clock: seconds since the epoch (default: the module's ``wall_clock``, looked up on
+            each use).
         margin: seconds before expiry to exchange again, given the token's lifetime.
     """
 
@@ -116,7 +121,7 @@ class TokenAuth:
         self,
         exchange: Exchange,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         margin: Callable[[float], float] = early_refresh,
     ) -> None:
         self._exchange = exchange
@@ -176,11 +181,14 @@ class TokenAuth:
 
     # -- the cache; every step under the lock, no I/O while holding it -----------------------
 
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else wall_clock()
+
     def _claim(self) -> tuple[Mapping[str, str] | None, Future[Mapping[str, str]] | None, bool]:
         """``(headers, None, False)`` while fresh; else the exchange in flight to wait for,
         and whether this caller is to run it."""
         with self._lock:
-            if self._cached is not None and self._clock() < self._refresh_at:
+            if self._cached is not None and self._now() < self._refresh_at:
                 return self._cached, None, False
             if self._inflight is not None:
                 return None, self._inflight, False
@@ -195,7 +203,7 @@ class TokenAuth:
             self._cached = headers
             lifetime = issued.lifetime
             self._refresh_at = (
-                math.inf if lifetime is None else self._clock() + lifetime - self._margin(lifetime)
+                math.inf if lifetime is None else self._now() + lifetime - self._margin(lifetime)
             )
             self._inflight = None
         future.set_result(headers)
