@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install the three packages (editable) and every test and lint dependency into .venv, and the
+# Install the three packages (editable) and every test and lint dependency into .venv, the
 # separate interpreter of the Infinity end-to-end test (.venv-infinity) unless
-# UNIFIED_RERANK_SKIP_INFINITY=1.
+# UNIFIED_RERANK_SKIP_INFINITY=1, and that of the watsonx SDK conformance test (.venv-watsonx)
+# unless UNIFIED_RERANK_SKIP_WATSONX_SDK=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -13,4 +14,8 @@ PY=${PYTHON:-python3}
   -e integrations/llama-index
 if [ "${UNIFIED_RERANK_SKIP_INFINITY:-0}" != 1 ]; then
   scripts/infinity-venv.sh
+fi
+# IBM's watsonx SDK pins httpx<0.29: it gets its own venv for the conformance test.
+if [ "${UNIFIED_RERANK_SKIP_WATSONX_SDK:-0}" != 1 ]; then
+  scripts/watsonx-sdk-venv.sh
 fi
