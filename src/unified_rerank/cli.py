@@ -109,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     _client_options(b)
 
     sub.add_parser("providers", help="list providers, their key variables and whether set")
+
+    from .server.run import add_arguments as serve_arguments  # argparse only, no server import
+
+    serve_arguments(
+        sub.add_parser(
+            "serve",
+            help="serve the unified /rerank HTTP API (needs the server extra)",
+            description="Portkey's unified POST /rerank as a self-hosted gateway; "
+            "config fields in docs/server.md.",
+        )
+    )
     return parser
 
 
@@ -131,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_rerank(args)
         if args.command == "batch":
             return cmd_batch(args)
+        if args.command == "serve":
+            from .server.run import serve
+
+            return serve(args)
         return cmd_providers()
     except UsageError as exc:
         _err(f"error: {exc}")
