@@ -9,9 +9,11 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements/test.txt \
-  -e ".[bedrock,bm25,cli,otel,vertex]" \
+  -e ".[bedrock,bm25,cli,otel,vertex,server]" \
   -e integrations/langchain \
   -e integrations/llama-index
+# redis-server and the Portkey JS SDK for the server tests (each skips cleanly without).
+scripts/install-services.sh
 if [ "${UNIFIED_RERANK_SKIP_INFINITY:-0}" != 1 ]; then
   scripts/infinity-venv.sh
 fi
