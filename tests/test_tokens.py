@@ -7,11 +7,12 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
+from tests.support.tokens import fresh_tokens  # noqa: F401  (autouse)
 from unified_rerank import AuthenticationError, RerankClient
 from unified_rerank.providers import _tokens, watsonx
 from unified_rerank.providers._tokens import (
@@ -72,13 +73,6 @@ def iam_auth(clock: Clock | None = None) -> TokenAuth:
 
 def bearer(headers: Mapping[str, str]) -> str:
     return headers["Authorization"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_tokens() -> Iterator[None]:
-    _tokens.clear_shared()
-    yield
-    _tokens.clear_shared()
 
 
 # -- expiry and refresh on a fixed clock -------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.cassettes import cassette
 from tests.support.loopback import Answer, Loopback
+from tests.support.tokens import fresh_tokens  # noqa: F401  (autouse)
 from unified_rerank import (
     AuthenticationError,
     InvalidRequestError,
@@ -36,13 +37,6 @@ HOTELS: list[Any] = [
     {"title": "Old Town", "text": "calm boutique hotel near the business district"},
 ]
 RANK_PATH = "/v1/projects/my-project/locations/global/rankingConfigs/default_ranking_config:rank"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_tokens() -> Iterator[None]:
-    _tokens.clear_shared()
-    yield
-    _tokens.clear_shared()
 
 
 def client(**kw: Any) -> RerankClient:

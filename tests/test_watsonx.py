@@ -15,6 +15,7 @@ from vcr.cassette import Cassette
 from tests.support import cassettes
 from tests.support.cassettes import cassette, key
 from tests.support.loopback import Answer, Loopback
+from tests.support.tokens import fresh_tokens  # noqa: F401  (autouse)
 from unified_rerank import (
     AuthenticationError,
     InvalidRequestError,
@@ -83,13 +84,6 @@ def wx_cassette(name: str) -> Iterator[Cassette]:
         before_record_response=_scrub_tokens,
     ) as cass:
         yield cass
-
-
-@pytest.fixture(autouse=True)
-def _fresh_tokens() -> Iterator[None]:
-    _tokens.clear_shared()  # each test sees its own IAM exchange
-    yield
-    _tokens.clear_shared()
 
 
 def client(**kw: Any) -> RerankClient:

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from tests.conformance._token_sdk_wire import Recorder, Seen, header_differences
+from tests.support.tokens import fresh_tokens  # noqa: F401  (autouse)
 from unified_rerank import RerankClient
-from unified_rerank.providers import _tokens
 
 de = pytest.importorskip("google.cloud.discoveryengine_v1", reason="google-cloud-discoveryengine")
 rest = pytest.importorskip(
@@ -53,13 +53,6 @@ LIBRARY_DEFAULTS = {
 def recorder() -> Iterator[Recorder]:
     with Recorder({f"/v1/{CONFIG}:rank": ANSWER}) as rec:
         yield rec
-
-
-@pytest.fixture(autouse=True)
-def _fresh_tokens() -> Iterator[None]:
-    _tokens.clear_shared()
-    yield
-    _tokens.clear_shared()
 
 
 def credentials() -> Any:

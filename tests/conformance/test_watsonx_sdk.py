@@ -35,8 +35,8 @@ from tests.conformance._token_sdk_wire import (
     ToLoopback,
     header_differences,
 )
+from tests.support.tokens import fresh_tokens  # noqa: F401  (autouse)
 from unified_rerank import RerankClient
-from unified_rerank.providers import _tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_PYTHON = Path(os.environ.get("UNIFIED_RERANK_WATSONX_VENV", ROOT / ".venv-watsonx"))
@@ -88,13 +88,6 @@ def recorder() -> Iterator[Recorder]:
     }
     with Recorder(routes) as rec:
         yield rec
-
-
-@pytest.fixture(autouse=True)
-def _fresh_tokens() -> Iterator[None]:
-    _tokens.clear_shared()
-    yield
-    _tokens.clear_shared()
 
 
 def sdk_call(recorder: Recorder, scenario: dict[str, Any]) -> Any:

@@ -43,15 +43,13 @@ from .base import (
     Limits,
     RawResponse,
     decode_json,
-    error_for_status,
-    error_message,
     field_of,
     finish,
     json_body,
     json_headers,
-    loads_or_none,
     malformed,
     render_text,
+    standard_error,
 )
 
 SLUG = "vertex-ai"
@@ -340,11 +338,8 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
 
 def error(raw: RawResponse, request: RerankRequest) -> RerankError:
     # google.rpc.Status as JSON: {"error": {"code", "message", "status", "details"}}.
-    body = loads_or_none(raw)
-    message = error_message(body, ("error.message", "message"))
-    if message is None and raw.content and body is None:
-        message = raw.content[:300].decode("utf-8", "replace")
-    code = error_message(body, ("error.status",))
-    err = error_for_status(raw, provider=SLUG, message=message, code=code)
+    err = standard_error(
+        raw, SLUG, paths=("error.message", "message"), code_paths=("error.status",)
+    )
     err.retryable = raw.status_code in RETRYABLE_STATUS
     return err

@@ -47,6 +47,7 @@ from .base import (
     loads_or_none,
     malformed,
     render_texts,
+    standard_error,
 )
 
 SLUG = "watsonx"
@@ -311,11 +312,12 @@ def error(raw: RawResponse, request: RerankRequest) -> RerankError:
     body = loads_or_none(raw)
     errors = body.get("errors") if isinstance(body, dict) else None
     first = errors[0] if isinstance(errors, list) and errors else None
-    message = error_message(first, ("message",)) or error_message(body, ("message",))
-    code = error_message(first, ("code",))
-    if message is None and raw.content and body is None:
-        message = raw.content[:300].decode("utf-8", "replace")
-    err = error_for_status(raw, provider=SLUG, message=message, code=code)
+    message = error_message(first, ("message",))
+    if message is None:  # not IBM's shape (a proxy, a gateway page): the generic reading
+        return _with_sdk_retries(standard_error(raw, SLUG), raw)
+    err = error_for_status(
+        raw, provider=SLUG, message=message, code=error_message(first, ("code",))
+    )
     return _with_sdk_retries(err, raw)
 
 
