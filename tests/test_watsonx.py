@@ -251,7 +251,6 @@ def test_plan_refusals_before_any_io() -> None:
         ({"project_id": "p"}, {}, "needs the endpoint of your region"),
         ({"url": URL}, {}, "needs a project or a deployment space"),
         ({**ok, "space_id": "s"}, {}, "not both"),
-        ({**ok, "base_url": "https://eu-de.ml.cloud.ibm.com"}, {}, "differ"),
         ({**ok, "version": "latest"}, {}, "must be a date"),
         (ok, {"truncation": True}, "max_tokens_per_doc=N"),
         (ok, {"parameters": {"return_options": {}}}, "accepts only"),
@@ -287,6 +286,17 @@ def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WATSONX_PROJECT_ID", "proj-env")  # a project wins, as in the SDK
     body = RerankClient("watsonx")._plan(dict(model=MODEL, query="q", documents=["a"])).calls[0]
     assert json.loads(body.body)["project_id"] == "proj-env"
+
+
+def test_the_url_option_wins_over_base_url_and_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WATSONX_URL", "https://eu-de.ml.cloud.ibm.com")
+    fields = dict(model=MODEL, query="q", documents=["a"])
+    c = RerankClient("watsonx", api_key="k", project_id="p", url=URL)
+    assert c._plan(dict(fields)).calls[0].url.startswith(URL + "/ml/v1/")
+    c = RerankClient("watsonx", api_key="k", project_id="p")
+    assert c._plan(dict(fields)).calls[0].url.startswith("https://eu-de.ml.cloud.ibm.com/")
 
 
 def test_no_window_limit_is_invented() -> None:

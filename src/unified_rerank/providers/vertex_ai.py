@@ -252,11 +252,11 @@ def google_token(credentials: Any, quota: str | None) -> _tokens.TokenAuth:
         if credentials is None
         else (SLUG, "credentials", id(credentials), quota)
     )
-    source = GoogleCredentials(credentials, quota)
     return _tokens.shared(
         key,
         lambda: _tokens.TokenAuth(
-            _tokens.BlockingExchange(source.refresh), margin=lambda lifetime: REFRESH_MARGIN
+            _tokens.BlockingExchange(GoogleCredentials(credentials, quota).refresh),
+            margin=lambda lifetime: REFRESH_MARGIN,
         ),
     )
 
@@ -268,6 +268,8 @@ class GoogleCredentials:
     """
 
     def __init__(self, credentials: Any, quota: str | None) -> None:
+        if credentials is not None and quota and hasattr(credentials, "with_quota_project"):
+            credentials = credentials.with_quota_project(quota)  # a copy; no I/O
         self._credentials = credentials
         self._quota = quota
 
@@ -287,8 +289,6 @@ class GoogleCredentials:
             if credentials is None:
                 credentials, _ = google.auth.default(scopes=[SCOPE], quota_project_id=self._quota)
                 self._credentials = credentials
-            elif self._quota and hasattr(credentials, "with_quota_project"):
-                credentials = self._credentials = credentials.with_quota_project(self._quota)
             if not credentials.valid:
                 credentials.refresh(google.auth.transport.requests.Request())
             headers: dict[str, str] = {}

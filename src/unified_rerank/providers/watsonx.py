@@ -89,12 +89,7 @@ def _text_option(config: ClientConfig, name: str, env: str | None = None) -> str
 
 def service_url(config: ClientConfig) -> str:
     """The region's endpoint: ``url=``, else ``base_url=`` / ``WATSONX_URL``."""
-    url = _text_option(config, "url")
-    if url is not None and config.base_url is not None and url != config.base_url:
-        raise InvalidRequestError(
-            "watsonx: url=... and base_url=... (or WATSONX_URL) differ; pass one", provider=SLUG
-        )
-    root = url or config.base_url
+    root = _text_option(config, "url") or config.base_url
     if not root:
         raise InvalidRequestError(
             "watsonx needs the endpoint of your region: pass url=... (e.g. "
