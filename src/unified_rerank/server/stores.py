@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from ..cache import CacheStore, LRUCache
-from .config import CacheSettings
+from .config import CacheSettings, ConfigError
 
 __all__ = ["RedisStore", "make_store"]
 
@@ -90,5 +90,9 @@ def _millis(ttl: float | None) -> int | None:
 def make_store(settings: CacheSettings) -> CacheStore:
     """The store the ``cache`` settings name."""
     if settings.store == "redis":
-        return RedisStore(settings.redis_url(), settings.prefix)
+        try:
+            return RedisStore(settings.redis_url(), settings.prefix)
+        except ValueError as exc:  # its message never quotes the URL (it may hold a password)
+            field = "cache.url_env" if settings.url_env else "cache.url"
+            raise ConfigError(f"{field}: {exc}") from None
     return LRUCache(maxsize=settings.maxsize, ttl=settings.ttl)
