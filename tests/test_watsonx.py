@@ -255,6 +255,7 @@ def test_plan_refusals_before_any_io() -> None:
         (ok, {"truncation": True}, "max_tokens_per_doc=N"),
         (ok, {"parameters": {"return_options": {}}}, "accepts only"),
         (ok, {"max_tokens_per_doc": 5, "parameters": {"truncate_input_tokens": 6}}, "differ"),
+        (ok, {"max_tokens_per_doc": 5, "truncation": False}, "contradicts"),
     ]
     for options, fields, match in cases:
         with pytest.raises(InvalidRequestError, match=match):

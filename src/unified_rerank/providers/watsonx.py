@@ -175,6 +175,12 @@ def validate(request: RerankRequest, config: ClientConfig) -> None:
             "with truncation=True (without truncation, over-long input is an error)",
             provider=SLUG,
         )
+    if request.truncation is False and tokens is not None:
+        raise InvalidRequestError(
+            "watsonx: truncation=False contradicts a truncation length "
+            "(max_tokens_per_doc / truncate_input_tokens); pass one of them",
+            provider=SLUG,
+        )
     if request.model.startswith("deployment/"):
         # Deployed models answer on other paths (UNCONFIRMED, providers-more.md 2.3).
         raise InvalidRequestError(
