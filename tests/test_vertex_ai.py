@@ -263,6 +263,26 @@ async def test_token_refreshed_before_expiry_on_a_fixed_clock(
     assert sent == ["Bearer token-1", "Bearer token-1", "Bearer token-2"]
 
 
+async def test_a_401_makes_google_auth_refresh_even_a_token_it_deems_valid(
+    server: Loopback,
+) -> None:
+    creds = FakeCredentials([1_800_000_000.0])
+    server.script(
+        Answer(401, {"error": {"code": 401, "message": "expired", "status": "UNAUTHENTICATED"}}),
+        RANK_ANSWER,
+    )
+    c = RerankClient(
+        "vertex-ai", base_url=server.url, project="my-project", credentials=creds, max_retries=0
+    )
+    with pytest.raises(AuthenticationError) as info:
+        await c.arerank(model=MODEL, query="q", documents=["a"])
+    assert info.value.code == "UNAUTHENTICATED"
+    c.rerank(model=MODEL, query="q", documents=["a"])
+    assert creds.refreshes == 2
+    sent = [r.headers["authorization"] for r in server.received]
+    assert sent == ["Bearer token-1", "Bearer token-2"]
+
+
 def test_failed_adc_is_an_authentication_error_naming_the_fixes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -272,6 +272,7 @@ class GoogleCredentials:
             credentials = credentials.with_quota_project(quota)  # a copy; no I/O
         self._credentials = credentials
         self._quota = quota
+        self._issued = False
 
     def __repr__(self) -> str:
         return f"GoogleCredentials(adc={self._credentials is None}, quota={self._quota!r})"
@@ -289,10 +290,13 @@ class GoogleCredentials:
             if credentials is None:
                 credentials, _ = google.auth.default(scopes=[SCOPE], quota_project_id=self._quota)
                 self._credentials = credentials
-            if not credentials.valid:
+            # Asked again only once the token is stale or was refused (401): refresh even if
+            # google-auth still deems it valid; at first use a valid token is used as is.
+            if self._issued or not credentials.valid:
                 credentials.refresh(google.auth.transport.requests.Request())
             headers: dict[str, str] = {}
             credentials.apply(headers)  # authorization, and x-goog-user-project if any
+            self._issued = True
         except errors.TransportError as exc:
             raise APIConnectionError(
                 f"google-auth could not reach the token endpoint: {exc}", provider=SLUG
