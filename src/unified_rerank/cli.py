@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--return-documents", action="store_true", help="include the documents in results"
     )
+    b.add_argument(
+        "--force",
+        action="store_true",
+        help="replace OUT even when it is not a results file of this command",
+    )
     _client_options(b)
 
     sub.add_parser("providers", help="list providers, their key variables and whether set")
@@ -240,7 +245,11 @@ def _lines(name: str, stdin: TextIO | None) -> Iterable[tuple[int, str]]:
 def cmd_rerank(args: argparse.Namespace) -> int:
     docs = read_documents(args.files, jsonl=args.jsonl)
     if not docs:
-        raise UsageError("no documents: give files, or lines on standard input")
+        named = [name for name in args.files if name != "-"]
+        if named:
+            verb = "is" if len(named) == 1 else "are"
+            raise UsageError(f"no documents: {', '.join(named)} {verb} empty (or blank lines only)")
+        raise UsageError("no documents on standard input: give files, or lines on standard input")
     with _client(args) as client:
         resp = client.rerank(
             model=args.model,
@@ -323,29 +332,66 @@ def read_batch_input(path: str) -> list[tuple[int, dict[str, Any]]]:
     return items
 
 
+#: How every line this command writes begins (``_write_line``): a torn last line of an
+#: interrupted run starts so too; any other unreadable line is not ours.
+_RESULT_START = '{"id": '
+
+
+def _result_line(obj: Any) -> bool:
+    """Whether ``obj`` is a line this command writes: a result or an error record."""
+    return (
+        isinstance(obj, dict)
+        and "id" in obj
+        and (isinstance(obj.get("results"), list) or isinstance(obj.get("error"), dict))
+    )
+
+
+def _not_ours(path: str, lineno: int) -> UsageError:
+    return UsageError(
+        f"{path}:{lineno}: not a result line of `unified-rerank batch`; refusing to resume "
+        "into (and rewrite) this file: choose another -o, or pass --force to replace it"
+    )
+
+
 def read_done(path: str) -> set[str]:
     """Ids already answered in OUT. Failed lines and a torn last line are dropped from OUT
-    (rewritten atomically), so a rerun retries them and OUT holds each id once."""
-    if not os.path.exists(path):
+    (rewritten atomically), so a rerun retries them and OUT holds each id once.
+
+    OUT must hold only this command's result lines: any other file is refused
+    (``UsageError``) and left untouched."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.readlines()
+    except FileNotFoundError:
         return set()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
     keep: list[str] = []
     done: set[str] = set()
     dropped = 0
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            try:
-                obj = json.loads(line) if line.endswith("\n") else None
-            except ValueError:
-                obj = None
-            if not isinstance(obj, dict) or "id" not in obj or "error" in obj:
-                dropped += line.strip() != ""
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            dropped += 1
+            continue
+        torn = not line.endswith("\n")
+        try:
+            obj = None if torn else json.loads(line)
+        except ValueError:
+            obj = None
+        if not _result_line(obj):
+            if torn and line.startswith(_RESULT_START):
+                dropped += 1  # the last line of a killed run: its id runs again
                 continue
-            key = _id_key(obj["id"])
-            if key in done:
-                dropped += 1
-                continue
-            done.add(key)
-            keep.append(line)
+            raise _not_ours(path, lineno)
+        if "error" in obj:
+            dropped += 1
+            continue
+        key = _id_key(obj["id"])
+        if key in done:
+            dropped += 1
+            continue
+        done.add(key)
+        keep.append(line)
     if dropped:
         tmp = f"{path}.tmp-{os.getpid()}"
         with open(tmp, "w", encoding="utf-8") as f:
@@ -408,6 +454,8 @@ async def _run_batch(
 ) -> None:
     import asyncio
 
+    from .local import MissingDependencyError
+
     progress = _Progress(len(todo))
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for item in todo:
@@ -428,6 +476,8 @@ async def _run_batch(
                     top_n=args.top_n,
                     return_documents=args.return_documents,
                 )
+            except MissingDependencyError:
+                raise  # every line would fail alike: stop, as `rerank` does (exit 2)
             except Exception as exc:  # recorded, and the other lines carry on
                 record = _error_record(qid, exc)
                 stats["failed"] += 1
@@ -446,18 +496,37 @@ async def _run_batch(
         progress.close()
 
 
+def _open_output(path: str, source: str, *, force: bool) -> tuple[set[str], int]:
+    """The ids already done in OUT and an append descriptor on it; any problem with OUT
+    (a directory, no such folder, not ours, not writable) is a ``UsageError``."""
+    if os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
+        raise UsageError(f"{path}: -o names the input file; choose another results file")
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: is a directory; -o takes a file")
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    try:
+        done = set() if force else read_done(path)
+        return done, os.open(path, flags | (os.O_TRUNC if force else 0), 0o644)
+    except FileNotFoundError:
+        folder = os.path.dirname(path) or "."
+        raise UsageError(f"{path}: cannot create it: no folder {folder}") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     import asyncio
 
     items = read_batch_input(args.input)
+    if not items:
+        raise UsageError(f"{args.input}: no queries (the file is empty)")
     # Fail fast on a bad model, provider, option or missing key, before touching OUT.
     _client(args)._plan({"model": args.model, "query": "probe", "documents": ["probe"]})
-    done = read_done(args.output)
+    done, fd = _open_output(args.output, args.input, force=args.force)
     todo = [obj for _, obj in items if _id_key(obj["id"]) not in done]
     skipped = len(items) - len(todo)
     stats = {"done": 0, "failed": 0}
     started = time.monotonic()
-    fd = os.open(args.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         asyncio.run(_run_batch(args, todo, fd, stats))
     except KeyboardInterrupt:
