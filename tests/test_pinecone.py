@@ -113,7 +113,7 @@ def test_headers_and_api_version_option() -> None:
     default = RerankClient("pinecone", api_key="pc-1")._plan(dict(fields)).calls[0]
     assert default.url == "https://api.pinecone.io/rerank"
     assert default.headers["Api-Key"] == "pc-1" and "Authorization" not in default.headers
-    assert default.headers["X-Pinecone-Api-Version"] == "2025-10"
+    assert default.headers["X-Pinecone-Api-Version"] == "2026-07"
     newer = RerankClient("pinecone", api_key="pc-1", api_version="2026-04")
     assert newer._plan(dict(fields)).calls[0].headers["X-Pinecone-Api-Version"] == "2026-04"
     with pytest.raises(InvalidRequestError, match="YYYY-MM"):
@@ -145,6 +145,8 @@ def test_top_n_capped_and_other_fields_kept() -> None:
     assert body["top_n"] == 2
     assert body["documents"] == [{"text": "a"}, {"text": "b", "n": 1}]
     assert body["return_documents"] is False
+    # Sent on every call, as Pinecone's SDK sends it (the defaults rule, docs/providers.md).
+    assert body["rank_fields"] == ["text"]
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ def test_key_variable_and_unsupported_fields(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("TOGETHER_API_KEY", "from-env")
     call = RerankClient("together")._plan(dict(model=MODEL, query="q", documents=["a"])).calls[0]
     assert call.headers["Authorization"] == "Bearer from-env"
-    assert call.url == "https://api.together.xyz/v1/rerank"
+    assert call.url == "https://api.together.ai/v1/rerank"
     for bad in ({"truncation": True}, {"max_tokens_per_doc": 5}, {"parameters": {}}):
         with pytest.raises(InvalidRequestError, match="together has no equivalent"):
             RerankClient("together")._plan(dict(model=MODEL, query="q", documents=["a"], **bad))

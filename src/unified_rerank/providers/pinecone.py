@@ -2,8 +2,9 @@
 
 Pinecone takes documents as objects only: strings are wrapped as ``{"text": s}``, objects are
 sent with all their fields, and ``rank_fields`` / ``parameters`` pass through untouched.
-``return_documents`` is always sent, because Pinecone's default (true) differs from the
-unified one (false). Results come under ``data`` with a ``score``; usage is
+``return_documents`` and ``rank_fields`` (``["text"]`` unless given) are always sent, as
+Pinecone's SDK sends them (and Pinecone's ``return_documents`` default, true, differs from the
+unified one). Results come under ``data`` with a ``score``; usage is
 ``usage.rerank_units`` (its own unit, kept apart from search units and tokens). Errors are
 ``{"error": {"code", "message"}, "status"}`` and the ``code`` is kept on the raised error.
 
@@ -43,9 +44,12 @@ ENV_KEYS = ("PINECONE_API_KEY",)
 OPTIONS = frozenset({"api_version"})
 BASE_URL = "https://api.pinecone.io"
 PATH = "/rerank"
-#: The header is required by the spec (PC-OAS 2025-10); the 2026-04 spec differs only in
-#: this default. Pinecone's own SDK sends 2025-10 (PC-PY ``INFERENCE_API_VERSION``).
-DEFAULT_API_VERSION = "2025-10"
+#: The header is required by the spec. The default is the version Pinecone's own SDK sends:
+#: ``INFERENCE_API_VERSION = "2026-07"`` in ``pinecone/_internal/constants.py`` (pinecone
+#: 10.2.0; checked on the wire by tests/conformance/test_sdk_wire.py).
+DEFAULT_API_VERSION = "2026-07"
+#: What the SDK scores on when no ``rank_fields`` is given, and sends on every call.
+DEFAULT_RANK_FIELDS = ("text",)
 _API_VERSION = re.compile(r"\d{4}-\d{2}")
 
 #: Documents per request, per model (PC-GUIDE "Reranking models" table).
@@ -130,14 +134,15 @@ def body(request: RerankRequest) -> dict[str, Any]:
         "query": request.query,
         "documents": [request.document_object(i) for i in range(len(request.documents))],
     }
+    # Both always sent, as the SDK sends them (the defaults rule, docs/providers.md): the
+    # SDK's rank_fields default is ["text"], and return_documents' default (true) differs
+    # from the unified one. How many fields a model takes is model-specific (bge and
+    # pinecone-rerank-v0 take one); a 400 for too many surfaces as InvalidRequestError.
+    payload["rank_fields"] = list(request.rank_fields or DEFAULT_RANK_FIELDS)
+    payload["return_documents"] = request.return_documents
     if request.top_n is not None:
         # Capped at the document count, as batching windows are: the same answer either way.
         payload["top_n"] = min(request.top_n, len(request.documents))
-    payload["return_documents"] = request.return_documents
-    if request.rank_fields is not None:
-        # How many fields a model accepts is model-specific (bge and pinecone-rerank-v0 take
-        # one); Pinecone answers 400 for too many, which is surfaced as InvalidRequestError.
-        payload["rank_fields"] = list(request.rank_fields)
     params = model_parameters(request)
     if params is not None:
         payload["parameters"] = params

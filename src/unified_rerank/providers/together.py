@@ -1,4 +1,4 @@
-"""Together AI ``POST https://api.together.xyz/v1/rerank`` (providers.md section 8).
+"""Together AI ``POST https://api.together.ai/v1/rerank`` (providers.md section 8).
 
 Key: ``TOGETHER_API_KEY`` as ``Authorization: Bearer``.
 
@@ -37,7 +37,7 @@ from .base import (
 SLUG = "together"
 ENV_KEYS = ("TOGETHER_API_KEY",)
 OPTIONS: frozenset[str] = frozenset()
-BASE_URL = "https://api.together.xyz"
+BASE_URL = "https://api.together.ai"
 PATH = "/v1/rerank"
 
 
