@@ -91,3 +91,16 @@ def test_v2_refuses_what_it_cannot_take(extra: dict[str, object], match: str) ->
 
     with pytest.raises(InvalidRequestError, match=match):
         client().rerank(model="rerank-v3.5", query="q", documents=["a"], **extra)  # type: ignore[arg-type]
+
+
+def test_498_invalid_token_is_authentication_error() -> None:
+    # Cohere's SDK raises InvalidTokenError for 498 (cohere 7.3 v2/raw_client.py): a key problem.
+    from unified_rerank.providers import cohere
+    from unified_rerank.providers.base import RawResponse
+    from unified_rerank.schema import RerankRequest
+
+    raw = RawResponse(498, {}, b'{"id": "x", "message": "invalid api token"}')
+    request = RerankRequest.create(model="rerank-v3.5", query="q", documents=["a"])
+    err = cohere.error(raw, request)
+    assert isinstance(err, AuthenticationError) and not err.retryable
+    assert err.status_code == 498 and "invalid api token" in err.message

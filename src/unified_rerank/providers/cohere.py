@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidRequestError, RerankError
+from ..errors import AuthenticationError, InvalidRequestError, RerankError
 from ..schema import RerankRequest, RerankResponse, checked_usage
 from .base import (
     ClientConfig,
@@ -118,6 +118,18 @@ def parse_as(raw: RawResponse, request: RerankRequest, provider: str) -> RerankR
     )
 
 
+#: Cohere's "invalid token" status: the SDK raises ``InvalidTokenError`` for it
+#: (cohere 7.3 ``v2/raw_client.py``), a key problem like a 401.
+INVALID_TOKEN = 498
+
+
 def error(raw: RawResponse, request: RerankRequest) -> RerankError:
     # Every Cohere error body is {"id", "message"}.
-    return standard_error(raw, SLUG, paths=("message",))
+    err = standard_error(raw, SLUG, paths=("message",))
+    if raw.status_code == INVALID_TOKEN:
+        return AuthenticationError(
+            f"{err.message} (Cohere rejected the API key as an invalid token)",
+            provider=SLUG,
+            status_code=INVALID_TOKEN,
+        )
+    return err

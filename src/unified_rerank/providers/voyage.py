@@ -42,6 +42,9 @@ ATLAS_BASE_URL = "https://ai.mongodb.com"
 ATLAS_KEY_PREFIX = "al-"
 PATH = "/v1/rerank"
 
+#: Voyage's own default, which its SDK sends on every call.
+DEFAULT_TRUNCATION = True
+
 #: "≤ 1,000 documents" per request (VO-DOC reranker-api); larger calls are split into windows.
 MAX_DOCUMENTS = 1_000
 
@@ -78,8 +81,9 @@ def body(request: RerankRequest) -> dict[str, Any]:
         # Voyage's default is false; the documents come back as bare strings and are replaced
         # by the request's own documents in parse(), so this only mirrors the caller's intent.
         payload["return_documents"] = True
-    if request.truncation is not None:
-        payload["truncation"] = request.truncation
+    # Always sent, as Voyage's SDK sends it (``truncation: bool = True`` in voyageai 0.5
+    # ``client.py``): the defaults rule, docs/providers.md.
+    payload["truncation"] = DEFAULT_TRUNCATION if request.truncation is None else request.truncation
     return payload
 
 
