@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.support.cassettes import cassette, key
@@ -18,7 +20,7 @@ def hosted() -> RerankClient:
     return RerankClient("nvidia", api_key=key("NVIDIA_API_KEY"), max_retries=0)
 
 
-def test_hosted_url_top_k_truncate_logits() -> None:
+def test_hosted_url_truncate_logits_cut_client_side() -> None:
     with cassette("nvidia", "rerank_hosted"), hosted() as c:
         resp = c.rerank(
             model=f"nvidia/{MODEL}",  # slug prefix, then NVIDIA's own "nvidia/..." id
@@ -86,3 +88,52 @@ def test_hosted_model_id_forms(model: str) -> None:
     call = hosted()._plan(dict(model=model, query="q", documents=["a"])).calls[0]
     assert call.url.endswith("/v1/retrieval/nvidia/llama-3_2-nv-rerankqa-1b-v2/reranking")
     assert b'"model":"nvidia/llama-3.2-nv-rerankqa-1b-v2"' in call.body
+
+
+@pytest.mark.parametrize(
+    ("model", "sent", "url"),
+    [
+        # NVIDIA's table (langchain-nvidia-ai-endpoints _statics.py): id and endpoint.
+        (
+            "nv-rerank-qa-mistral-4b:1",
+            "nv-rerank-qa-mistral-4b:1",
+            "https://ai.api.nvidia.com/v1/retrieval/nvidia/reranking",
+        ),
+        (
+            "ai-rerank-qa-mistral-4b",  # the table's alias
+            "nv-rerank-qa-mistral-4b:1",
+            "https://ai.api.nvidia.com/v1/retrieval/nvidia/reranking",
+        ),
+        (
+            MODEL,  # the slug takes "nvidia/"; NVIDIA's org comes back
+            MODEL,
+            "https://ai.api.nvidia.com/v1/retrieval/nvidia/llama-3_2-nv-rerankqa-1b-v2/reranking",
+        ),
+        (
+            "nvidia/nvidia/llama-nemotron-rerank-1b-v2",  # the old double form still works
+            "nvidia/llama-nemotron-rerank-1b-v2",
+            "https://ai.api.nvidia.com/v1/retrieval/nvidia/llama-nemotron-rerank-1b-v2/reranking",
+        ),
+        (
+            "acme/my.reranker",  # not in the table: the table's own URL pattern
+            "acme/my.reranker",
+            "https://ai.api.nvidia.com/v1/retrieval/acme/my_reranker/reranking",
+        ),
+    ],
+)
+def test_hosted_ids_and_endpoints_from_nvidias_table(model: str, sent: str, url: str) -> None:
+    call = hosted()._plan(dict(model=model, query="q", documents=["a"], top_n=1)).calls[0]
+    assert call.url == url
+    body = json.loads(call.body)
+    assert body["model"] == sent and "top_k" not in body
+
+
+@pytest.mark.parametrize("model", [MODEL, "llama-3.2-nv-rerankqa-1b-v2", f"nvidia/{MODEL}"])
+def test_self_hosted_nim_gets_its_nvidia_id(model: str) -> None:
+    # A NIM serves "nvidia/llama-3.2-nv-rerankqa-1b-v2": one "nvidia/" is enough.
+    client = RerankClient("nvidia", base_url="http://nim:8000")
+    call = client._plan(dict(model=model, query="q", documents=["a"])).calls[0]
+    assert json.loads(call.body)["model"] == MODEL
+    routed = RerankClient(base_url="http://nim:8000")  # "nvidia/..." chooses the provider
+    call = routed._plan(dict(model=MODEL, query="q", documents=["a"])).calls[0]
+    assert json.loads(call.body)["model"] == MODEL
