@@ -9,10 +9,11 @@ processes, each building the app from the same file (``UNIFIED_RERANK_SERVER_CON
 from __future__ import annotations
 
 import argparse
-import logging
+import copy
 import os
 import sys
 import tempfile
+from typing import Any
 
 __all__ = ["add_arguments", "serve"]
 
@@ -33,6 +34,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging config plus this package's loggers, applied in every worker."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["unified_rerank"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run the server until interrupted; 2 on a bad config or a missing extra."""
     try:
@@ -49,13 +63,17 @@ def serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     try:
         app = create_app(load_config(args.config))
     except ConfigError as exc:
         print(f"error: config: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    options = {"host": args.host, "port": args.port, "log_level": args.log_level}
+    options = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "log_config": _log_config(args.log_level),
+    }
     if args.workers == 1:
         uvicorn.run(app, access_log=False, **options)
         return EXIT_OK
