@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the three packages (editable) and every test and lint dependency into .venv, the
+# Install the packages (core and framework wrappers, editable) and every test and lint dependency into .venv, the
 # separate interpreter of the Infinity end-to-end test (.venv-infinity) unless
 # UNIFIED_RERANK_SKIP_INFINITY=1, and that of the watsonx SDK conformance test (.venv-watsonx)
 # unless UNIFIED_RERANK_SKIP_WATSONX_SDK=1.
@@ -11,7 +11,8 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -r requirements/test.txt \
   -e ".[bedrock,bm25,cli,otel,vertex,server]" \
   -e integrations/langchain \
-  -e integrations/llama-index
+  -e integrations/llama-index \
+  -e integrations/haystack
 # redis-server and the Portkey JS SDK for the server tests (each skips cleanly without).
 scripts/install-services.sh
 if [ "${UNIFIED_RERANK_SKIP_INFINITY:-0}" != 1 ]; then
