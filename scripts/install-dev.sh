@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the packages (core and framework wrappers, editable) and every test and lint dependency into .venv, the
+# Install the four packages (editable) and every test and lint dependency into .venv, the
 # separate interpreter of the Infinity end-to-end test (.venv-infinity) unless
 # UNIFIED_RERANK_SKIP_INFINITY=1, and that of the watsonx SDK conformance test (.venv-watsonx)
 # unless UNIFIED_RERANK_SKIP_WATSONX_SDK=1.
