@@ -598,9 +598,9 @@ def test_error_mapping(
     err = bedrock.error(raw(status, body, headers), request())
     assert type(err) is kind
     assert err.code == code and err.status_code == status and err.provider == "bedrock"
-    retryable = kind in (RateLimitError, APITimeoutError) or (
-        kind is ProviderError and status != 424
-    )
+    # botocore's standard retry mode (docs/bedrock.md "Retries"): a quota (400) and a model
+    # timeout (408) are not retried; throttling and 5xx are.
+    retryable = status in (429, 500, 502, 503, 504)
     assert err.retryable is retryable
     if isinstance(body, dict):
         assert (body.get("message") or body.get("Message")) in str(err)
@@ -620,3 +620,28 @@ def test_config_error_types_are_rerank_errors() -> None:
     config = ClientConfig(provider="bedrock", options={"region": 5})
     with pytest.raises(InvalidRequestError, match="region must be"):
         bedrock.build(request(), config)
+
+
+@pytest.mark.parametrize(
+    ("model", "retried"),
+    [(ARN_COHERE, False), ("cohere.rerank-v3-5:0", True)],
+)
+def test_model_not_ready_retried_where_the_service_model_marks_it(
+    model: str, retried: bool
+) -> None:
+    # bedrock-runtime InvokeModel marks ModelNotReadyException `retryable`; the agent-runtime
+    # Rerank operation does not model it (a 424 there is not retried).
+    status = 429 if retried else 424
+    headers = {"x-amzn-ErrorType": "ModelNotReadyException"}
+    err = bedrock.error(raw(status, {"message": "warming"}, headers), request(model))
+    assert isinstance(err, RateLimitError) and err.retryable is retried
+
+
+@pytest.mark.parametrize("documents", [[""], ["a", ""]])
+def test_empty_text_refused_before_io_naming_the_index(documents: list[str]) -> None:
+    # RerankTextDocument.text has min length 1 in the service model; boto3 refuses it too.
+    client = RerankClient(
+        "bedrock", region="us-west-2", aws_access_key_id="A", aws_secret_access_key="B"
+    )
+    with pytest.raises(InvalidRequestError, match=f"document {len(documents) - 1} is an empty"):
+        client._plan(dict(model=ARN_COHERE, query="q", documents=documents))

@@ -369,13 +369,15 @@ def test_throttling_gives_up_with_a_rate_limit_error(loopback: Loopback) -> None
     assert len(loopback.received) == 2
 
 
-def test_service_quota_400_is_retried(loopback: Loopback) -> None:
+def test_service_quota_400_is_not_retried(loopback: Loopback) -> None:
+    # botocore's standard retry mode does not retry it (docs/bedrock.md "Retries").
     quota = Answer(
         400, {"message": "quota"}, {"x-amzn-ErrorType": "ServiceQuotaExceededException:x"}
     )
     loopback.script(quota, Answer(200, OK))
-    resp = loop_client(loopback.url).rerank(model=ARN_COHERE, query="q", documents=["a", "b"])
-    assert resp.results[0].index == 1 and len(loopback.received) == 2
+    with pytest.raises(RateLimitError) as info:
+        loop_client(loopback.url).rerank(model=ARN_COHERE, query="q", documents=["a", "b"])
+    assert not info.value.retryable and len(loopback.received) == 1
 
 
 async def test_validation_error_is_not_retried_async(loopback: Loopback) -> None:

@@ -243,9 +243,9 @@ def static_credentials(config: ClientConfig) -> _aws.StaticCredentials | None:
 def auth_mode(r: Route, config: ClientConfig) -> Literal["bearer", "sigv4"]:
     """Bearer with an API key on InvokeModel, unless SigV4 options were given; else SigV4.
 
-    The agent-runtime ``Rerank`` operation is always SigV4: its service model lists only
-    ``aws.auth#sigv4`` and LiteLLM disables bearer tokens for rerank; whether it accepts Bedrock
-    API keys is UNCONFIRMED (providers.md 5.1), so we do not send them there.
+    The agent-runtime ``Rerank`` operation is SigV4 only: its service model (botocore
+    ``bedrock-agent-runtime`` service-2.json) lists ``aws.auth#sigv4`` alone, while
+    ``bedrock-runtime``'s lists ``smithy.api#httpBearerAuth`` too. So keys go to InvokeModel only.
     """
     explicit_sigv4 = static_credentials(config) is not None or _profile(config) is not None
     if r.api == "invoke" and not explicit_sigv4 and config.optional_key():
@@ -266,6 +266,7 @@ def validate(request: RerankRequest, config: ClientConfig) -> None:
     _profile(config)
     if r.api == "rerank":
         additional_fields(request, r)
+        _check_not_empty(request)
         if not request.truncation:
             _check_lengths(request)
     else:
@@ -276,6 +277,21 @@ def validate(request: RerankRequest, config: ClientConfig) -> None:
                 provider=SLUG,
             )
         invoke_body(request)  # parameter conflicts
+
+
+def _check_not_empty(request: RerankRequest) -> None:
+    """The service model sets a minimum length of 1 on the query and every text document
+    (``RerankTextDocument.text``, botocore ``bedrock-agent-runtime`` service-2.json); boto3
+    refuses an empty one before sending, and so do we."""
+    if not request.query:
+        raise InvalidRequestError("bedrock Rerank needs a non-empty query", provider=SLUG)
+    for i, doc in enumerate(request.documents):
+        if isinstance(doc, str) and not doc:
+            raise InvalidRequestError(
+                f"document {i} is an empty string; bedrock Rerank takes texts of at least one "
+                "character (drop it, or send it as an object)",
+                provider=SLUG,
+            )
 
 
 def _check_lengths(request: RerankRequest) -> None:
@@ -296,8 +312,9 @@ def _check_lengths(request: RerankRequest) -> None:
 
 
 def _doc_text(doc: Document) -> str | None:
-    # The limit is documented for TEXT sources; for JSON sources it is UNCONFIRMED, and we
-    # apply it to the object's `text` field, the one field every object document has.
+    # The service model limits TEXT sources to 32,000 characters and sets no limit on JSON
+    # sources; whether the service applies one to them is UNCONFIRMED, so we apply it to the
+    # object's `text` field, the one field every object document has.
     if isinstance(doc, str):
         return doc
     text = doc.get("text")
@@ -452,8 +469,9 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
     request_id = raw.header("x-amzn-RequestId")
     if route(request.model).api == "rerank":
         body, results = decode_ranked(raw, SLUG, score_key="relevanceScore")
-        # No id, model or usage in the answer; `document` is optional and reportedly never
-        # sent, so documents are back-filled from the request. `nextToken` (paging) does not
+        # No id, model or usage in the answer (RerankResponse in the service model has only
+        # `results` and `nextToken`); `document` is optional, so documents are back-filled
+        # from the request. `nextToken` (paging) does not
         # occur when numberOfResults covers every source; a short page fails in finish().
         return finish(
             request,
@@ -484,17 +502,80 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
 
 # --- errors --------------------------------------------------------------------------------------
 
-_THROTTLED = frozenset(
+# Which errors are retried is botocore's standard retry mode (``botocore/retries/standard.py``,
+# botocore 1.44; the default mode) applied to each operation's modeled errors in its service
+# model (docs/bedrock.md "Retries"): transient codes and 500/502/503/504; throttling codes; a 429
+# whose code the operation does not model; and a modeled error marked ``retryable``.
+#: ``TransientRetryableChecker._TRANSIENT_ERROR_CODES`` and ``_TRANSIENT_STATUS_CODES``.
+_TRANSIENT_CODES = frozenset(
+    {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"}
+)
+_TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+#: ``ThrottledRetryableChecker._THROTTLED_ERROR_CODES``.
+_THROTTLING_CODES = frozenset(
     {
-        "ThrottlingException",
         "Throttling",
+        "ThrottlingException",
         "ThrottledException",
+        "RequestThrottledException",
         "TooManyRequestsException",
-        "ModelNotReadyException",
-        # A 400 on the wire, but a quota: retrying later can succeed.
-        "ServiceQuotaExceededException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
     }
 )
+#: Each operation's modeled errors (service-2.json), and those marked ``retryable``.
+MODELED_ERRORS: dict[str, frozenset[str]] = {
+    "rerank": frozenset(
+        {
+            "ResourceNotFoundException",
+            "ConflictException",
+            "ValidationException",
+            "InternalServerException",
+            "DependencyFailedException",
+            "BadGatewayException",
+            "ThrottlingException",
+            "AccessDeniedException",
+            "ServiceQuotaExceededException",
+        }
+    ),
+    "invoke": frozenset(
+        {
+            "AccessDeniedException",
+            "ResourceNotFoundException",
+            "ThrottlingException",
+            "ModelTimeoutException",
+            "InternalServerException",
+            "ServiceUnavailableException",
+            "ValidationException",
+            "ServiceQuotaExceededException",
+            "ModelNotReadyException",
+            "ModelErrorException",
+        }
+    ),
+}
+MODELED_RETRYABLE: dict[str, frozenset[str]] = {
+    "rerank": frozenset(),
+    "invoke": frozenset({"ModelNotReadyException"}),
+}
+
+
+def retryable(api: str, status: int, kind: str | None) -> bool:
+    """Whether botocore's standard retry mode retries this answer of ``api``."""
+    if kind in _TRANSIENT_CODES or status in _TRANSIENT_STATUS or kind in _THROTTLING_CODES:
+        return True
+    if kind in MODELED_RETRYABLE[api]:
+        return True
+    return status == 429 and kind not in MODELED_ERRORS[api]
+
+
+_THROTTLED = _THROTTLING_CODES | {"ModelNotReadyException", "ServiceQuotaExceededException"}
 _AUTH = frozenset(
     {
         "AccessDeniedException",
@@ -539,9 +620,13 @@ def error(raw: RawResponse, request: RerankRequest) -> RerankError:
     text = message or f"HTTP {raw.status_code} with no error message"
     if isinstance(body, dict) and isinstance(body.get("reason"), str):
         text += f" (reason: {body['reason']})"
+    again = retryable(route(request.model).api, raw.status_code, kind)
     kw: dict[str, Any] = {"provider": SLUG, "status_code": raw.status_code, "code": kind}
     if kind in _THROTTLED:
-        return RateLimitError(text, retry_after=retry_after_seconds(raw.headers), **kw)
+        # ServiceQuotaExceededException is a quota (a 400): not retried, as botocore does not.
+        return RateLimitError(
+            text, retry_after=retry_after_seconds(raw.headers), retryable=again, **kw
+        )
     if kind in _AUTH:
         return AuthenticationError(
             f"{text} (check the AWS credentials or API key, the region, and that the model is "
@@ -555,12 +640,12 @@ def error(raw: RawResponse, request: RerankRequest) -> RerankError:
             **kw,
         )
     if kind in _INVALID:
-        return InvalidRequestError(text, **kw)
+        return InvalidRequestError(text, retryable=again, **kw)
     if kind == "ModelTimeoutException":
-        return APITimeoutError(text, **kw)
-    if kind in _SERVER:
-        return ProviderError(text, retryable=True, **kw)
-    if kind in ("ModelErrorException", "DependencyFailedException"):
-        # 424: the model (or a dependency) failed on this input; not retried.
-        return ProviderError(text, retryable=False, **kw)
-    return error_for_status(raw, provider=SLUG, message=text, code=kind)
+        return APITimeoutError(text, retryable=again, **kw)
+    if kind in _SERVER or kind in ("ModelErrorException", "DependencyFailedException"):
+        # 424: the model (or a dependency) failed on this input.
+        return ProviderError(text, retryable=again, **kw)
+    err = error_for_status(raw, provider=SLUG, message=text, code=kind)
+    err.retryable = again
+    return err
