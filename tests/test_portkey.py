@@ -10,9 +10,11 @@ from tests.support.loopback import Answer, Loopback
 from unified_rerank import (
     AuthenticationError,
     InvalidRequestError,
+    ProviderError,
     RateLimitError,
     RerankClient,
 )
+from unified_rerank.transport import RetryPolicy
 
 HOTELS = [
     {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
@@ -160,3 +162,59 @@ def test_usage_units_by_upstream(
         resp = c.rerank(model="m", query="q", documents=["a"])
     assert resp.usage.model_dump(exclude_none=True) == usage
     assert loopback.received[0].path == "/v1/rerank"
+
+
+FAILING = Answer(503, {"error": {"message": "cohere error: overloaded"}, "provider": "cohere"})
+GATEWAY_RETRY = {"retry": {"attempts": 2, "on_status_codes": [503]}}
+
+
+@pytest.mark.parametrize(
+    ("config", "asked", "attempts"),
+    [
+        (None, False, 3),  # no gateway retry: the client's own (2 retries)
+        (GATEWAY_RETRY, False, 1),  # the gateway retried already: no retry on top
+        ({"strategy": {"mode": "fallback"}, "targets": [GATEWAY_RETRY]}, False, 1),
+        (json.dumps(GATEWAY_RETRY), False, 1),  # the config as a JSON string
+        (GATEWAY_RETRY, True, 3),  # asked for: client_retries=True
+        ("pc-saved-config", False, 3),  # a saved config's id cannot be read
+    ],
+)
+def test_no_client_retry_on_top_of_a_gateway_retry(
+    loopback: Loopback, config: object, asked: bool, attempts: int
+) -> None:
+    loopback.script(FAILING)
+    options: dict[str, object] = {"client_retries": True} if asked else {}
+    if config is not None:
+        options["config"] = config
+    policy = RetryPolicy(max_retries=2, base_delay=0.0)
+    with (
+        RerankClient("portkey", base_url=loopback.url, retry_policy=policy, **options) as c,
+        pytest.raises(ProviderError),
+    ):
+        c.rerank(model="rerank-v3.5", query="q", documents=["a"])
+    assert len(loopback.received) == attempts
+
+
+async def test_gateway_not_supported_is_not_retried_async(loopback: Loopback) -> None:
+    # Portkey-AI/gateway 2.0.0: GatewayError("rerank is not supported by openai") -> a 500
+    # {"status": "failure", "message"} with x-portkey-gateway-exception: true.
+    loopback.script(
+        Answer(
+            500,
+            {"status": "failure", "message": "rerank is not supported by openai"},
+            {"x-portkey-gateway-exception": "true"},
+        )
+    )
+    policy = RetryPolicy(max_retries=2, base_delay=0.0)
+    async with RerankClient("portkey", base_url=loopback.url, retry_policy=policy) as c:
+        with pytest.raises(InvalidRequestError, match="not supported by openai") as info:
+            await c.arerank(model="rerank-v3.5", query="q", documents=["a"])
+    assert not info.value.retryable and info.value.status_code == 500
+    assert len(loopback.received) == 1
+
+
+def test_client_retries_option_checked() -> None:
+    with pytest.raises(InvalidRequestError, match="client_retries"):
+        RerankClient("portkey", base_url="http://gw", client_retries="yes")._plan(
+            dict(model="m", query="q", documents=["a"])
+        )

@@ -255,7 +255,7 @@ class Transport:
                 raw = self._exchange(call, provider, state.timeout(self.timeout))
                 result = handle(raw)
             except RerankError as err:
-                delay = self._next_delay(state, err)
+                delay = self._next_delay(state, err, call)
                 if delay is None:
                     state.failed(err)
                     raise
@@ -280,7 +280,7 @@ class Transport:
                 raw = await self._aexchange(call, provider, state.timeout(self.timeout))
                 result = handle(raw)
             except RerankError as err:
-                delay = self._next_delay(state, err)
+                delay = self._next_delay(state, err, call)
                 if delay is None:
                     state.failed(err)
                     raise
@@ -289,8 +289,11 @@ class Transport:
                 return result
             await asyncio.sleep(delay)
 
-    def _next_delay(self, state: _Call, err: RerankError) -> float | None:
+    def _next_delay(self, state: _Call, err: RerankError, call: HttpCall) -> float | None:
         retries = state.attempt - 1
+        cap = call.max_retries
+        if cap is not None and err.status_code is not None and retries >= cap:
+            return None  # the far side retried already (a gateway's own retry config)
         delay = self.retry.delay(retries, err, state.remaining())
         if delay is not None:
             logger.info(

@@ -107,6 +107,10 @@ class HttpCall:
     signer: Signer | None = None
     #: Exchanged bearer tokens (watsonx, vertex-ai): headers added before every attempt.
     credentials: Credentials | None = None
+    #: At most this many retries of an answered failure (one with an HTTP status), whatever
+    #: the client's policy; None: the policy decides. A gateway that retries itself (portkey
+    #: with a ``retry`` config) gets 0, so the client does not retry on top of it.
+    max_retries: int | None = None
 
     def __repr__(self) -> str:
         # Header names only: values hold keys and signatures, which never reach a repr.

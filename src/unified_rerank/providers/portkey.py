@@ -12,6 +12,9 @@ Auth and routing are headers, set from client options:
   ``provider_api_key`` -> ``Authorization: Bearer <key>`` (a ``pydantic.SecretStr`` is
   accepted and keeps the key out of any repr); ``virtual_key`` -> ``x-portkey-virtual-key``;
   ``config`` -> ``x-portkey-config`` (a config id, or a dict sent as JSON).
+- ``client_retries``: when the ``config`` carries the gateway's own ``retry`` (anywhere in it),
+  the client does not retry answered failures on top of the gateway's, unless this is True.
+  A gateway answer that the provider does not support rerank is never retried.
 - Tracing: ``trace_id``, ``span_id``, ``parent_span_id``, ``span_name`` ->
   ``x-portkey-trace-id`` / ``-span-id`` / ``-parent-span-id`` / ``-span-name``; ``metadata``
   (a dict sent as JSON, or a JSON string) -> ``x-portkey-metadata``.
@@ -64,7 +67,15 @@ STRING_HEADERS = {
 }
 #: Client options that may be a dict, sent as JSON.
 JSON_HEADERS = {"config": "x-portkey-config", "metadata": "x-portkey-metadata"}
-OPTIONS: frozenset[str] = frozenset({*STRING_HEADERS, *JSON_HEADERS, "provider_api_key"})
+#: ``client_retries=True``: retry on top of a gateway config's own ``retry`` (off by default).
+OPTIONS: frozenset[str] = frozenset(
+    {*STRING_HEADERS, *JSON_HEADERS, "provider_api_key", "client_retries"}
+)
+#: What the open-source gateway (Portkey-AI/gateway 2.0.0) answers when a provider has no
+#: handler for the call: ``GatewayError("rerank is not supported by <provider>")``, sent as a
+#: 500 ``{"status": "failure", "message"}`` (``transformToProviderRequest.ts``,
+#: ``handlerUtils.ts``). The same call fails the same way every time: not retried.
+NOT_SUPPORTED = " is not supported by "
 
 #: Where Portkey's ``usage.search_units`` really belongs, by the upstream that answered.
 UPSTREAM_UNITS = {"voyage": "total_tokens", "jina": "total_tokens", "pinecone": "rerank_units"}
@@ -112,6 +123,34 @@ def headers(config: ClientConfig) -> dict[str, str]:
 
 def validate(request: RerankRequest, config: ClientConfig) -> None:
     headers(config)
+    client_retries(config)
+
+
+def client_retries(config: ClientConfig) -> bool:
+    value = config.options.get("client_retries", False)
+    if not isinstance(value, bool):
+        raise _bad("client_retries", value, "True or False")
+    return value
+
+
+def gateway_retries(config: ClientConfig) -> bool:
+    """Whether the ``config`` option (a dict, or a JSON string) asks the gateway to retry, at
+    its top level or in any target. A saved config's id cannot be read here: False."""
+    value = config.options.get("config")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return False
+    return _has_retry(value)
+
+
+def _has_retry(node: Any) -> bool:
+    if isinstance(node, Mapping):
+        return "retry" in node or any(_has_retry(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_retry(v) for v in node)
+    return False
 
 
 def url(config: ClientConfig) -> str:
@@ -129,11 +168,15 @@ def body(request: RerankRequest) -> dict[str, Any]:
 
 
 def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
+    # A gateway that retries by its config answers only once it has given up: retrying on top
+    # multiplies the upstream calls (3 client attempts x 3 gateway attempts = 9).
+    stacked = gateway_retries(config) and not client_retries(config)
     return HttpCall(
         method="POST",
         url=url(config),
         headers=headers(config),
         body=json_body(body(request)),
+        max_retries=0 if stacked else None,
     )
 
 
@@ -169,4 +212,11 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
 def error(raw: RawResponse, request: RerankRequest) -> RerankError:
     # {"error": {"message": "<upstream> error: ...", ...}, "provider"} for upstream failures
     # (status and Retry-After preserved); {"status": "failure", "message"} from the gateway.
-    return standard_error(raw, SLUG, paths=("error.message", "message", "detail"))
+    err = standard_error(raw, SLUG, paths=("error.message", "message", "detail"))
+    if NOT_SUPPORTED in err.message:
+        return InvalidRequestError(
+            f"{err.message} (the gateway's provider has no rerank: choose another provider)",
+            provider=SLUG,
+            status_code=raw.status_code,
+        )
+    return err
