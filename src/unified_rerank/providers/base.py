@@ -27,7 +27,15 @@ import operator
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Container,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from types import ModuleType
@@ -265,6 +273,28 @@ def render_text(doc: str | Mapping[str, Any], rank_fields: Sequence[str] | None)
     if not rank_fields:
         return str(doc["text"])
     return "\n".join(f"{name}: {doc[name]}" for name in rank_fields)
+
+
+def refuse_unsupported(
+    request: RerankRequest,
+    provider: str,
+    fields: Iterable[str],
+    parameters: Collection[str] | None = (),
+) -> None:
+    """An ``InvalidRequestError`` (before any I/O) for each unified field in ``fields`` that is
+    set, and for any ``parameters`` key outside ``parameters`` (None: any key is taken): what
+    a provider cannot honour is refused, never silently dropped."""
+    for name in fields:
+        if getattr(request, name) is not None:
+            raise InvalidRequestError(
+                f"{provider} has no equivalent of `{name}`; drop the argument", provider=provider
+            )
+    unknown = sorted(set(request.parameters or ()) - set(parameters or ()))
+    if parameters is not None and unknown:
+        takes = f"it takes {sorted(parameters)}" if parameters else "it takes none"
+        raise InvalidRequestError(
+            f"{provider} does not take parameters {unknown}; {takes}", provider=provider
+        )
 
 
 def render_texts(request: RerankRequest) -> list[str]:
@@ -623,3 +653,20 @@ def standard_error(
         message = raw.content[:300].decode("utf-8", "replace")
     code = error_message(body, code_paths) if code_paths else None
     return error_for_status(raw, provider=provider, message=message, code=code)
+
+
+def retry_as_sdk(
+    err: RerankError,
+    raw: RawResponse,
+    statuses: Container[int],
+    *,
+    should_retry_header: bool = False,
+) -> RerankError:
+    """``err``, retryable exactly when the provider's own SDK would retry ``raw``: its status
+    set, overridden (when that SDK honours it) by an ``x-should-retry: true|false`` header."""
+    override = raw.header("x-should-retry") if should_retry_header else None
+    if override in ("true", "false"):
+        err.retryable = override == "true"
+    else:
+        err.retryable = raw.status_code in statuses
+    return err
