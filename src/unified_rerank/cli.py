@@ -374,10 +374,11 @@ def read_done(path: str) -> set[str]:
             dropped += 1
             continue
         torn = not line.endswith("\n")
+        obj: Any = None
         try:
             obj = None if torn else json.loads(line)
         except ValueError:
-            obj = None
+            pass
         if not _result_line(obj):
             if torn and line.startswith(_RESULT_START):
                 dropped += 1  # the last line of a killed run: its id runs again

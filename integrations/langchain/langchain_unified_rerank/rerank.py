@@ -104,7 +104,10 @@ class UnifiedRerank(BaseDocumentCompressor):
     on first use and cached on the instance.
     """
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    # validate_assignment: ``top_n = 0`` or an unknown provider set later fails at once.
+    model_config = ConfigDict(
+        extra="forbid", arbitrary_types_allowed=True, validate_assignment=True
+    )
 
     # -- what to call ------------------------------------------------------------------------
     model: str
@@ -113,7 +116,7 @@ class UnifiedRerank(BaseDocumentCompressor):
     provider: str | None = None
     """A provider slug (``"cohere"``, ``"voyage"``, ``"bedrock"``, ...); chosen from ``model``
     when left out."""
-    top_n: int | None = Field(default=3, ge=1)
+    top_n: int | None = Field(default=3, ge=1, strict=True)
     """How many documents to return, best first; ``None`` returns all of them. Clamped to the
     number of documents in each call."""
 
@@ -184,8 +187,26 @@ class UnifiedRerank(BaseDocumentCompressor):
         # Pure (no I/O): an unknown provider or a model without one fails here, with the
         # core's InvalidRequestError naming the known providers.
         if self.client is None or isinstance(self.client, RerankClient):
-            split_model(self.model, provider)
+            slug, _ = split_model(self.model, provider)
+            if self.client is None:
+                # A RerankClient checks its options (names, values) when built, and builds
+                # nothing else: a bad provider option fails here too.
+                RerankClient(slug, **self._client_kwargs())
         return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pydantic keeps an assigned value that a model validator then refused: put the old
+        # one back, so a refused assignment changes nothing.
+        if name not in type(self).model_fields:
+            super().__setattr__(name, value)
+            return
+        old, fields_set = self.__dict__.get(name), set(self.__pydantic_fields_set__)
+        try:
+            super().__setattr__(name, value)
+        except Exception:
+            self.__dict__[name] = old
+            object.__setattr__(self, "__pydantic_fields_set__", fields_set)
+            raise
 
     # -- the core client ---------------------------------------------------------------------
 
@@ -211,21 +232,25 @@ class UnifiedRerank(BaseDocumentCompressor):
         cache, settings = self._cache, self._client_settings()
         core = cache.client
         if core is None or cache.settings != settings:
-            options: dict[str, Any] = dict(self.provider_options)
-            if self.max_concurrency is not None:
-                options["max_concurrency"] = self.max_concurrency
-            core = RerankClient(
-                self.provider,
-                api_key=self.api_key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                headers=self.headers,
-                window_size=self.window_size,
-                **options,
-            )
+            core = RerankClient(self.provider, **self._client_kwargs())
+            if cache.client is not None:
+                cache.client.close()  # its async pools close with their event loops
             cache.client, cache.settings = core, settings
         return core
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        options: dict[str, Any] = dict(self.provider_options)
+        if self.max_concurrency is not None:
+            options["max_concurrency"] = self.max_concurrency
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "headers": self.headers,
+            "window_size": self.window_size,
+            **options,
+        }
 
     def __copy__(self) -> Self:
         # model_copy() (shallow) would share the cache; a copy gets its own client instead.

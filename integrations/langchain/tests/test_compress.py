@@ -271,10 +271,9 @@ def test_key_read_from_provider_env_by_the_core(
     assert loopback.received[0].headers["Authorization"] == "Bearer env-key-not-a-secret"
 
 
-def test_unknown_provider_option_fails_at_first_call(loopback: Loopback) -> None:
-    r = on_loopback(loopback, provider_options={"region": "us-east-1"})
+def test_unknown_provider_option_fails_at_construction(loopback: Loopback) -> None:
     with pytest.raises(InvalidRequestError, match="unknown option"):
-        r.compress_documents(basic_docs(), QUERY)
+        on_loopback(loopback, provider_options={"region": "us-east-1"})
     assert loopback.received == []
 
 

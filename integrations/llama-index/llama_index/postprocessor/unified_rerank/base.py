@@ -15,9 +15,15 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from operator import attrgetter
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    model_validator,
+)
 from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
@@ -25,6 +31,10 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle, TextNode
 
 from unified_rerank import RerankClient, Reranker, RerankResponse
+from unified_rerank.providers import split_model
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["UnifiedRerank"]
 
@@ -82,7 +92,10 @@ class UnifiedRerank(BaseNodePostprocessor):
             client options may be given.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+    # validate_assignment: ``top_n = 0`` or an unknown provider set later fails at once.
+    model_config = ConfigDict(
+        arbitrary_types_allowed=True, extra="forbid", validate_assignment=True
+    )
 
     model: str = Field(description="Model id, 'provider/model-id' unless provider is set.")
     provider: str | None = Field(default=None, description="Provider slug.")
@@ -109,8 +122,10 @@ class UnifiedRerank(BaseNodePostprocessor):
         default=MetadataMode.EMBED, description="Metadata included in the text sent."
     )
 
-    _client: Reranker = PrivateAttr()
-    _owns_client: bool = PrivateAttr(default=True)
+    _injected: Reranker | None = PrivateAttr(default=None)
+    _secrets: _Secrets = PrivateAttr(default_factory=lambda: _Secrets())
+    _cache: _ClientCache = PrivateAttr(default_factory=lambda: _ClientCache())
+    _ready: bool = PrivateAttr(default=False)
 
     def __init__(
         self,
@@ -134,13 +149,17 @@ class UnifiedRerank(BaseNodePostprocessor):
         client: Reranker | None = None,
         callback_manager: CallbackManager | None = None,
     ) -> None:
-        owns = client is None
         options = dict(provider_options or {})
         public = {
             k: v
             for k, v in options.items()
             if not _SECRET_NAME.search(k) and not isinstance(v, SecretStr)
         }
+        secrets = _Secrets(
+            api_key=api_key,
+            headers=headers,
+            options={k: v for k, v in options.items() if k not in public},
+        )
         if client is not None:
             given = {
                 "api_key": api_key is not None,
@@ -178,18 +197,6 @@ class UnifiedRerank(BaseNodePostprocessor):
                 max_retries = 2
             if max_concurrency is None:
                 max_concurrency = 4
-            # No network here: a RerankClient only validates its options when built.
-            client = RerankClient(
-                provider,
-                api_key=api_key,
-                base_url=base_url,
-                timeout=timeout,
-                max_retries=max_retries,
-                headers=headers,
-                window_size=window_size,
-                max_concurrency=max_concurrency,
-                **options,
-            )
         fields: dict[str, Any] = {
             "model": model,
             "provider": provider,
@@ -209,8 +216,52 @@ class UnifiedRerank(BaseNodePostprocessor):
         if callback_manager is not None:
             fields["callback_manager"] = callback_manager
         super().__init__(**fields)
-        self._client = client
-        self._owns_client = owns
+        self._secrets, self._injected = secrets, client
+        self._check()
+        self._ready = True
+
+    @model_validator(mode="after")
+    def _on_assignment(self) -> UnifiedRerank:
+        # During __init__ the private attributes are not set yet: __init__ checks at its end.
+        if (self.__pydantic_private__ or {}).get("_ready"):
+            self._check()
+        return self
+
+    def _check(self) -> None:
+        """Pure checks (no I/O) at construction and on every assignment: an unknown provider,
+        a model without one, a bad option; a client field changed under an injected client."""
+        injected = self._injected
+        if injected is None:
+            slug, _ = split_model(self.model, self.provider)
+            # A RerankClient checks its options when built, and builds nothing else.
+            RerankClient(slug, **self._client_kwargs(self._secrets))
+            return
+        if isinstance(injected, RerankClient):
+            split_model(self.model, self.provider)
+        changed = sorted(
+            name
+            for name in _MIRRORED
+            if hasattr(injected, name) and getattr(injected, name) != getattr(self, name)
+        )
+        if changed:
+            raise ValueError(
+                f"{changed} cannot change on a reranker built with client=...; "
+                "configure the client instead"
+            )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pydantic keeps an assigned value that a model validator then refused: put the old
+        # one back, so a refused assignment changes nothing.
+        if name not in type(self).model_fields:
+            super().__setattr__(name, value)
+            return
+        old, fields_set = self.__dict__.get(name), set(self.__pydantic_fields_set__)
+        try:
+            super().__setattr__(name, value)
+        except Exception:
+            self.__dict__[name] = old
+            object.__setattr__(self, "__pydantic_fields_set__", fields_set)
+            raise
 
     @classmethod
     def class_name(cls) -> str:
@@ -218,8 +269,63 @@ class UnifiedRerank(BaseNodePostprocessor):
 
     @property
     def client(self) -> Reranker:
-        """The core client the reranker calls."""
-        return self._client
+        """The core client the reranker calls: the injected one, or ours, built on first use
+        and built again when a client field (``base_url``, ``api_key``, ...) has changed."""
+        if self._injected is not None:
+            return self._injected
+        cache, settings = self._cache, self._client_settings()
+        core = cache.client
+        if core is None or cache.settings != settings:
+            core = RerankClient(self.provider, **self._client_kwargs(self._secrets))
+            if cache.client is not None:
+                cache.client.close()  # its async pools close with their event loops
+            cache.client, cache.settings = core, settings
+        return core
+
+    @property
+    def api_key(self) -> SecretStr | None:
+        """The key given (never a public field: not in ``repr``, ``to_dict()``, pickles)."""
+        return self._secrets.api_key
+
+    @api_key.setter
+    def api_key(self, value: str | SecretStr | None) -> None:
+        if self._injected is not None:
+            raise ValueError("api_key cannot change on a reranker built with client=...")
+        self._secrets = self._secrets.replace(api_key=value)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra headers sent with every call (private, like the key)."""
+        return dict(self._secrets.headers)
+
+    @headers.setter
+    def headers(self, value: Mapping[str, str] | None) -> None:
+        if self._injected is not None:
+            raise ValueError("headers cannot change on a reranker built with client=...")
+        self._secrets = self._secrets.replace(headers=value)
+
+    def _client_kwargs(self, secrets: _Secrets) -> dict[str, Any]:
+        return {
+            "api_key": secrets.api_key,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "headers": secrets.headers,
+            "window_size": self.window_size,
+            "max_concurrency": self.max_concurrency,
+            **self.provider_options,
+            **secrets.options,
+        }
+
+    def _client_settings(self) -> tuple[Any, ...]:
+        """What the built client depends on, compared (not hashed) to spot a changed field."""
+        return (self.provider, self._secrets, *self._client_kwargs(_Secrets()).values())
+
+    def __copy__(self) -> Self:
+        # model_copy() (shallow) would share the built client; a copy builds its own.
+        copied = super().__copy__()
+        copied._cache = _ClientCache()
+        return copied
 
     # -- the two entry points ------------------------------------------------------------------
 
@@ -235,7 +341,7 @@ class UnifiedRerank(BaseNodePostprocessor):
         top_n = self._top_n(nodes)
         with self._reranking(nodes, query_bundle, top_n) as out:
             request = self._request(query_bundle.query_str, nodes, top_n)
-            response = self._client.rerank(**request)
+            response = self.client.rerank(**request)
             out.extend(self._ranked(nodes, response))
         return out
 
@@ -252,7 +358,7 @@ class UnifiedRerank(BaseNodePostprocessor):
         top_n = self._top_n(nodes)
         with self._reranking(nodes, query_bundle, top_n) as out:
             request = self._request(query_bundle.query_str, nodes, top_n)
-            response = await self._client.arerank(**request)
+            response = await self.client.arerank(**request)
             out.extend(self._ranked(nodes, response))
         return out
 
@@ -338,12 +444,79 @@ class UnifiedRerank(BaseNodePostprocessor):
 
     def close(self) -> None:
         """Close the connection pool of a client this reranker built (not a passed-in one)."""
-        if self._owns_client:
-            cast(RerankClient, self._client).close()
+        if self._cache.client is not None:
+            self._cache.client.close()
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await cast(RerankClient, self._client).aclose()
+        if self._cache.client is not None:
+            await self._cache.client.aclose()
+
+
+#: Fields shown from an injected client, which must then not change.
+_MIRRORED = ("provider", "base_url", "timeout", "max_retries", "window_size", "max_concurrency")
+
+
+class _Secrets:
+    """The key, headers and credential options: kept out of the fields (and so of
+    ``to_dict()``, ``repr`` and pickles: this refuses to be pickled, and LlamaIndex drops what
+    cannot be). Never changed in place: a change makes a new one."""
+
+    __slots__ = ("api_key", "headers", "options")
+
+    def __init__(
+        self,
+        *,
+        api_key: str | SecretStr | None = None,
+        headers: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
+        self.headers = dict(headers or {})
+        self.options = dict(options or {})
+
+    def replace(self, **changes: Any) -> _Secrets:
+        current = {"api_key": self.api_key, "headers": self.headers, "options": self.options}
+        return _Secrets(**{**current, **changes})
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.api_key, self.headers, self.options)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Secrets) and self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "_Secrets(...)"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Secrets:
+        return self  # never changed in place: a copy of a reranker may share it
+
+    def __reduce__(self) -> Any:
+        raise TypeError("credentials are not pickled")
+
+
+class _ClientCache:
+    """The built core client and the settings it was built with. A deep copy starts empty
+    (an HTTP pool can be neither copied nor pickled); equal for any two caches, so it never
+    makes two rerankers unequal."""
+
+    __slots__ = ("client", "settings")
+
+    def __init__(self) -> None:
+        self.client: RerankClient | None = None
+        self.settings: tuple[Any, ...] | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ClientCache)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientCache:
+        return _ClientCache()
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a connection pool is not pickled")
 
 
 _PLAIN = {TextNode}
