@@ -2,8 +2,10 @@
 
 Voyage takes string documents only: objects are rendered to text (their ``text``, or the
 ``rank_fields`` as ``field: value`` lines, as for Cohere). ``top_n`` is sent as ``top_k``;
-results come under ``data``; a returned ``document`` is a bare string, so documents are
-back-filled from the request instead (the caller's objects, with every field). Usage is tokens
+results come under ``data``. ``return_documents`` is never sent (nor by Voyage's SDK): a
+returned ``document`` would be a bare string, so documents are back-filled from the request
+instead (the caller's objects, with every field). ``truncation`` is always sent (``true``
+unless set), as the SDK sends it. Usage is tokens
 (``usage.total_tokens``), never search units.
 
 Unified fields Voyage has no equivalent for:
@@ -77,10 +79,8 @@ def body(request: RerankRequest) -> dict[str, Any]:
     if request.top_n is not None:
         # Capped at the document count, as batching windows are: the same answer either way.
         payload["top_k"] = min(request.top_n, len(request.documents))
-    if request.return_documents:
-        # Voyage's default is false; the documents come back as bare strings and are replaced
-        # by the request's own documents in parse(), so this only mirrors the caller's intent.
-        payload["return_documents"] = True
+    # `return_documents` is never sent, as Voyage's SDK never sends it: a returned document
+    # is a bare string, and parse() fills documents from the request (every field) anyway.
     # Always sent, as Voyage's SDK sends it (``truncation: bool = True`` in voyageai 0.5
     # ``client.py``): the defaults rule, docs/providers.md.
     payload["truncation"] = DEFAULT_TRUNCATION if request.truncation is None else request.truncation
