@@ -95,7 +95,7 @@ def body(request: RerankRequest) -> dict[str, Any]:
     payload.update({k: v for k, v in params.items() if k in FIELDS})
     extra = {k: v for k, v in params.items() if k not in FIELDS}
     if extra:
-        payload["kwargs"] = json.dumps(extra, ensure_ascii=False)
+        payload["kwargs"] = json.dumps(extra)  # as the official client encodes it
     return payload
 
 
