@@ -13,7 +13,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHMARKS = ["import_time.py", "overhead.py", "async_throughput.py", "memory.py"]
+BENCHMARKS = ["import_time.py", "overhead.py", "async_throughput.py", "memory.py", "server.py"]
 
 
 def main(argv: list[str] | None = None) -> int:

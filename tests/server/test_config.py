@@ -55,6 +55,10 @@ def test_docs_name_every_config_field() -> None:
             "virtual_keys.a: give api_key or api_key_env",
         ),
         ({"virtual_keys": {"a": {"provider": "cohere", "api_key_env": "UNSET_X"}}}, "UNSET_X"),
+        (
+            {"virtual_keys": {"a": {"provider": "cohere", "timeout": "slow"}}},
+            "virtual_keys.a: timeout",
+        ),
         ({"server_keys": []}, "server_keys"),
         ({"server_keys": [""]}, "server_keys"),
         ({"server_keys_env": "UNSET_KEYS"}, "server_keys_env"),

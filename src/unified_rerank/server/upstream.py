@@ -39,6 +39,7 @@ from ..routing import Router
 from ..schema import Reranker
 from .config import ConfigError, ServerConfig, VirtualKey
 from .errors import HttpError
+from .pool import Pool
 
 __all__ = ["REQUEST_FIELDS", "Upstreams"]
 
@@ -88,6 +89,7 @@ class Upstreams:
         self.config = config
         self.store = store
         self._hooks = hooks
+        self.pool = Pool()
         self._dynamic: OrderedDict[str, Reranker] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
         # Built now: a bad virtual key or config refuses to start, naming the field.
@@ -109,10 +111,18 @@ class Upstreams:
         }
         options.update(vk.options())
         try:
+            timeout = options["timeout"]
+            if timeout is not None:
+                timeout = _number(timeout, "timeout")
+            options["async_http_client"] = self.pool.client(timeout)
             return RerankClient(
-                vk.provider, api_key=vk.key(), base_url=vk.base_url, hooks=self._hooks, **options
+                vk.provider,
+                api_key=vk.key(),
+                base_url=vk.base_url,
+                hooks=self._hooks,
+                **options,
             )
-        except (InvalidRequestError, TypeError) as exc:
+        except (InvalidRequestError, HttpError, TypeError) as exc:
             raise ConfigError(f"virtual_keys.{name}: {_message(exc)}") from None
 
     # -- choosing --------------------------------------------------------------------------
@@ -176,6 +186,7 @@ class Upstreams:
             timeout=self.config.timeout,
             max_retries=self.config.max_retries,
             hooks=self._hooks,
+            async_http_client=self.pool.client(self.config.timeout),
         )
         return self._cached(client, ident, None)
 
@@ -331,6 +342,10 @@ class Upstreams:
             spec["api_key"] = SecretStr(spec["api_key"])
         if "request_timeout" not in spec:
             spec.setdefault("timeout", self.config.timeout)
+        timeout = spec.get("timeout")
+        if timeout is None:  # Portkey gives milliseconds
+            timeout = _number(spec["request_timeout"], f"{where}.request_timeout") / 1000.0
+        spec["async_http_client"] = self.pool.client(_number(timeout, f"{where}.timeout"))
         if "retry" not in spec and inherited_retry is None:
             spec.setdefault("max_retries", self.config.max_retries)
         return spec
@@ -361,6 +376,7 @@ class Upstreams:
         for reranker in [*self._virtual.values(), *self._named.values(), *self._dynamic.values()]:
             await _aclose(reranker)
         self._dynamic.clear()
+        await self.pool.aclose()
 
 
 def _prefix(model: object) -> str:
@@ -415,6 +431,12 @@ def _only(spec: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
         raise _bad(f"{where}: unsupported field(s) {unknown}")
 
 
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise _bad(f"{where}: a positive number")
+    return float(value)
+
+
 def _bad(message: str, code: str | None = None) -> HttpError:
     return HttpError(400, message, code=code)
 
@@ -433,7 +455,7 @@ def _env(name: str) -> str:
 
 
 def _message(exc: Exception) -> str:
-    return exc.message if isinstance(exc, InvalidRequestError) else str(exc)
+    return exc.message if isinstance(exc, (InvalidRequestError, HttpError)) else str(exc)
 
 
 async def _aclose(reranker: Reranker) -> None:
