@@ -31,6 +31,8 @@ from unified_rerank import (
 LIBRARY_HEADERS = frozenset(
     {"host", "content-length", "connection", "accept-encoding", "user-agent"}
 )
+#: Credentials: compared by each case's ``auth`` reader (a SigV4 signature differs each time).
+AUTH_HEADERS = frozenset({"authorization", "api-key"})
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Wire:
 
 def differences(sdk: Wire, ours: Wire) -> dict[str, tuple[Any, Any]]:
     """Every field that differs: ``"method"``, ``"path"``, ``"query:<name>"``,
-    ``"header:<name>"`` (library headers aside), ``"body:<field>"`` -> (SDK's, ours)."""
+    ``"header:<name>"`` (library and auth headers aside), ``"body:<field>"`` -> (SDK's, ours)."""
     found: dict[str, tuple[Any, Any]] = {}
     if sdk.method != ours.method:
         found["method"] = (sdk.method, ours.method)
@@ -66,7 +68,7 @@ def differences(sdk: Wire, ours: Wire) -> dict[str, tuple[Any, Any]]:
     for name in sorted(set(sdk.query) | set(ours.query)):
         if sdk.query.get(name) != ours.query.get(name):
             found[f"query:{name}"] = (sdk.query.get(name), ours.query.get(name))
-    for name in sorted((set(sdk.headers) | set(ours.headers)) - LIBRARY_HEADERS):
+    for name in sorted((set(sdk.headers) | set(ours.headers)) - LIBRARY_HEADERS - AUTH_HEADERS):
         if sdk.headers.get(name) != ours.headers.get(name):
             found[f"header:{name}"] = (sdk.headers.get(name), ours.headers.get(name))
     sdk_body = sdk.body if isinstance(sdk.body, dict) else {"": sdk.body}
