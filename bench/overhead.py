@@ -12,7 +12,9 @@ compared with raw ``httpx`` posting the same JSON and getting the same answer:
 - ``langchain``: ``UnifiedRerank.compress_documents`` with LangChain's default ``top_n=3``
   (new ``Document``s with scores), against raw ``httpx`` sending ``top_n: 3``;
 - ``llama-index``: ``UnifiedRerank.postprocess_nodes`` with LlamaIndex's default ``top_n=2``
-  (``NodeWithScore``s), against raw ``httpx`` sending ``top_n: 2``.
+  (``NodeWithScore``s), against raw ``httpx`` sending ``top_n: 2``;
+- ``haystack``: ``UnifiedRanker.run`` with Haystack's rankers' default ``top_k=10`` (new
+  ``Document``s with scores), against raw ``httpx`` sending ``top_n: 10``.
 
 Each ratio is paired: a variant's time in a round over its baseline's in the same round, then
 the median over rounds (adjacent calls share the machine's state, so a slow spell of a shared
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -146,6 +149,22 @@ def variants(url: str, n: int) -> dict[str, Variant]:
             None,
             2,
         )
+
+    os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")  # no collector calls here
+    try:
+        from haystack import Document as HaystackDocument
+        from haystack.utils import Secret
+        from haystack_integrations.components.rankers.unified_rerank import UnifiedRanker
+    except ImportError as exc:
+        print(f"  (haystack wrapper skipped: {exc})")
+    else:
+        hs_docs = [HaystackDocument(id=f"d{i}", content=d) for i, d in enumerate(docs)]
+
+        def haystack_ranker(*, api_key: str, top_n: int | None, **options: Any) -> Any:
+            # Called as a component (no Pipeline): Haystack adds nothing around run().
+            return UnifiedRanker(api_key=Secret.from_token(api_key), top_k=top_n, **options)
+
+        add_wrapper("haystack", 10, haystack_ranker, lambda w: partial(w.run, QUERY, hs_docs))
     return out
 
 
@@ -186,7 +205,7 @@ def llama_index_floor(raw: Callable[[], object]) -> Any:
 
 def count(result: Any) -> int:
     if isinstance(result, dict):
-        return len(result["results"])
+        return len(result["documents" if "documents" in result else "results"])
     if hasattr(result, "results"):
         ranked = result.results
         assert all(a.relevance_score >= b.relevance_score for a, b in itertools.pairwise(ranked))
