@@ -185,3 +185,11 @@ def test_unsupported_fields_are_refused(base: str, extra: dict[str, Any], match:
     c = RerankClient("azure-ai", api_key="k", base_url=base)
     with pytest.raises(InvalidRequestError, match=match):
         c._plan(dict(model="m", query="q", documents=["a"], **extra))
+
+
+def test_v1_objects_take_string_values_only() -> None:
+    # Cohere's SDK types v1 object documents as Dict[str, str] (cohere 7.3 RerankDocument).
+    with pytest.raises(InvalidRequestError, match="document 1 field 'id' is a int"):
+        client(V1_HOST + "/v1/rerank")._plan(
+            dict(model="rerank-v3.5", query="q", documents=[{"text": "a"}, {"text": "b", "id": 7}])
+        )

@@ -65,6 +65,8 @@ class Case:
     retry_differences: dict[int, tuple[int, str]] = field(default_factory=dict)
     #: Extra statuses to compare (e.g. Cohere's 498).
     extra_statuses: tuple[int, ...] = ()
+    #: Appended to the recorder's URL for RerankClient's base_url.
+    base_path: str = ""
 
 
 def ours_read(response: Any) -> Read:
@@ -99,6 +101,45 @@ def azure_call(url: str) -> Any:
     # A serverless Cohere deployment on Azure, as Cohere's docs show it with ClientV2.
     client = cohere.ClientV2(api_key=KEY, base_url=url)
     return client.rerank(model="rerank-v3.5", query=QUERY, documents=DOCS, top_n=2)
+
+
+HOTELS = [
+    {"title": "Airport Inn", "text": DOCS[0]},
+    {"title": "Old Town", "text": DOCS[1]},
+    {"title": "Quay", "text": DOCS[2]},
+]
+
+
+def azure_v1_call(url: str) -> Any:
+    # A deployment's v1 URL, through Cohere's v1 client (object documents, rank_fields).
+    client = cohere.Client(api_key=KEY, base_url=url)
+    return client.rerank(
+        model="rerank-v3.5",
+        query=QUERY,
+        documents=HOTELS,
+        rank_fields=["title", "text"],
+        return_documents=True,
+        top_n=2,
+    )
+
+
+def cohere_v1_read(answer: Any) -> Read:
+    ranked: Ranked = [
+        (r.index, round(r.relevance_score, 6), r.document.text if r.document else None)
+        for r in answer.results
+    ]
+    units = answer.meta.billed_units.search_units if answer.meta else None
+    return ranked, {} if units is None else {"search_units": int(units)}
+
+
+COHERE_V1_ANSWER = {
+    "id": "c0ffee00-0000-4000-8000-000000000002",
+    "results": [
+        {"index": 1, "relevance_score": 0.93, "document": HOTELS[1]},
+        {"index": 2, "relevance_score": 0.41, "document": HOTELS[2]},
+    ],
+    "meta": {"api_version": {"version": "1"}, "billed_units": {"search_units": 1}},
+}
 
 
 def cohere_read(answer: Any) -> Read:
@@ -225,7 +266,18 @@ def mixedbread_read(answer: Any) -> Read:
 
 
 FERN_TELEMETRY = "Cohere's SDK telemetry (Fern generator: SDK name, language, version)"
+FERN_HEADERS = (
+    "x-fern-language",
+    "x-fern-sdk-name",
+    "x-fern-sdk-version",
+    "x-fern-runtime",
+    "x-fern-platform",
+)
 STAINLESS_TELEMETRY = "Stainless SDK telemetry (OS, architecture, runtime, retry count)"
+COHERE_INTENDED = {
+    **{f"header:{name}": FERN_TELEMETRY for name in FERN_HEADERS},
+    "header:accept": "the SDK sends Accept: */*; we ask for JSON",
+}
 NO_DEFAULT_RETRIES = "the SDK retries nothing unless max_retries is set; we retry 429/5xx twice"
 
 
@@ -254,14 +306,7 @@ CASES: dict[str, Case] = {
         sdk=cohere_call,
         read=cohere_read,
         answer=COHERE_ANSWER,
-        intended={
-            "header:x-fern-language": FERN_TELEMETRY,
-            "header:x-fern-sdk-name": FERN_TELEMETRY,
-            "header:x-fern-sdk-version": FERN_TELEMETRY,
-            "header:x-fern-runtime": FERN_TELEMETRY,
-            "header:x-fern-platform": FERN_TELEMETRY,
-            "header:accept": "the SDK sends Accept: */*; we ask for JSON",
-        },
+        intended=COHERE_INTENDED,
         extra_statuses=(498,),
     ),
     "azure-ai": Case(
@@ -271,14 +316,23 @@ CASES: dict[str, Case] = {
         sdk=azure_call,
         read=cohere_read,
         answer=COHERE_ANSWER,
-        intended={
-            "header:x-fern-language": FERN_TELEMETRY,
-            "header:x-fern-sdk-name": FERN_TELEMETRY,
-            "header:x-fern-sdk-version": FERN_TELEMETRY,
-            "header:x-fern-runtime": FERN_TELEMETRY,
-            "header:x-fern-platform": FERN_TELEMETRY,
-            "header:accept": "the SDK sends Accept: */*; we ask for JSON",
-        },
+        intended=COHERE_INTENDED,
+    ),
+    "azure-ai-v1": Case(
+        provider="azure-ai",
+        options={},
+        ours=dict(
+            model="cohere.rerank-v3.5",
+            documents=HOTELS,
+            rank_fields=["title", "text"],
+            return_documents=True,
+            top_n=2,
+        ),
+        sdk=azure_v1_call,
+        read=cohere_v1_read,
+        answer=COHERE_V1_ANSWER,
+        intended=COHERE_INTENDED,
+        base_path="/v1/rerank",
     ),
     "voyage": Case(
         provider="voyage",
@@ -345,7 +399,8 @@ def recorder() -> Iterator[Loopback]:
 
 
 def our_client(case: Case, url: str, **extra: Any) -> RerankClient:
-    return RerankClient(case.provider, base_url=url, api_key=KEY, **case.options, **extra)
+    base_url = url + case.base_path
+    return RerankClient(case.provider, base_url=base_url, api_key=KEY, **case.options, **extra)
 
 
 def our_call(case: Case, client: RerankClient) -> Any:

@@ -114,6 +114,24 @@ def validate(request: RerankRequest, config: ClientConfig) -> None:
             "(use the deployment's /v2/rerank URL, or drop the argument)",
             provider=SLUG,
         )
+    if is_v1(url):
+        check_v1_documents(request)
+
+
+def check_v1_documents(request: RerankRequest) -> None:
+    """v1 object documents are ``Dict[str, str]`` (``RerankDocument`` in Cohere's SDK, cohere
+    7.3 ``types/rerank_document.py``): a value of another type is refused before sending."""
+    for i, doc in enumerate(request.documents):
+        if isinstance(doc, str):
+            continue
+        for name, value in doc.items():
+            if not isinstance(value, str):
+                raise InvalidRequestError(
+                    f"document {i} field {name!r} is a {type(value).__name__}: Cohere's v1 "
+                    "rerank takes objects of strings only (convert it, or use the /v2/rerank "
+                    "URL, which renders objects to text)",
+                    provider=SLUG,
+                )
 
 
 def upstream_model(model: str) -> str:
@@ -121,9 +139,8 @@ def upstream_model(model: str) -> str:
 
 
 def v1_body(request: RerankRequest) -> dict[str, Any]:
-    """The Cohere v1 body (providers.md 1.3): documents as given, strings or objects."""
-    # UNCONFIRMED: v1 types object fields as strings (map<string,string>); other values are
-    # sent as given and left for the service to judge.
+    """The Cohere v1 body (providers.md 1.3): documents as given, strings or objects (whose
+    values are strings: ``validate`` refuses others)."""
     payload: dict[str, Any] = {
         "model": upstream_model(request.model),
         "query": request.query,
