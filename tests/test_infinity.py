@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.support.cassettes import cassette
@@ -119,3 +121,13 @@ def test_incomplete_answer_is_an_error(loopback: Loopback) -> None:
         pytest.raises(ProviderError, match="1 results for 2 expected"),
     ):
         c.rerank(model="m", query="q", documents=["a", "b"])
+
+
+def test_defaults_sent_as_infinitys_client_sends_them() -> None:
+    # infinity-client 0.0.78 RerankInput.to_dict sends return_documents and raw_scores (false)
+    # on every call: the defaults rule (docs/providers.md).
+    plan = RerankClient("infinity", base_url="http://inf:7997")._plan(
+        dict(model="m", query="q", documents=["a"], return_documents=True)
+    )
+    body = json.loads(plan.calls[0].body)
+    assert (body["return_documents"], body["raw_scores"]) == (False, False)

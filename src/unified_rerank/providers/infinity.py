@@ -6,10 +6,11 @@ A self-hosted engine: ``base_url`` is required (the server root including any
 
 - The body is Cohere-like: ``model``, ``query``, ``documents`` (strings only; objects are
   rendered to their ``text`` or ``rank_fields``), ``top_n`` (capped at the document count).
-  ``return_documents`` is not sent (Infinity would echo a bare string): documents are
-  back-filled from the request, the caller's objects with every field.
-- ``raw_scores``: the client option ``raw_scores=True`` or ``parameters={"raw_scores": True}``
-  (which wins); other ``parameters`` keys are rejected. Default scores are the model's
+  ``return_documents`` is always sent as ``false`` (Infinity would echo a bare string):
+  documents are back-filled from the request, the caller's objects with every field.
+- ``raw_scores`` (always sent, ``false`` unless set, as Infinity's client sends it): the client
+  option ``raw_scores=True`` or ``parameters={"raw_scores": True}`` (which wins); other
+  ``parameters`` keys are rejected. Default scores are the model's
   activation (a sigmoid probability, 0..1, for the usual single-logit cross-encoders); raw
   scores are unbounded logits.
 - Limits: at most ``INFINITY_MAX_CLIENT_BATCH_SIZE`` documents per call (default 2048);
@@ -85,9 +86,12 @@ def body(request: RerankRequest, config: ClientConfig) -> dict[str, Any]:
     }
     if request.top_n is not None:
         payload["top_n"] = min(request.top_n, len(request.documents))
+    # Both always sent, as Infinity's own client sends them (``RerankInput.to_dict``,
+    # infinity-client 0.0.78: defaults false): the defaults rule, docs/providers.md.
+    # return_documents stays false: documents are back-filled from the request.
+    payload["return_documents"] = False
     raw_scores = bool_setting(request, config, "raw_scores", SLUG)
-    if raw_scores is not None:
-        payload["raw_scores"] = raw_scores
+    payload["raw_scores"] = bool(raw_scores)
     return payload
 
 
