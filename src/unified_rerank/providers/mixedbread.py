@@ -9,8 +9,11 @@ Key: ``MXBAI_API_KEY`` (what Mixedbread's SDK reads) or ``MIXEDBREAD_API_KEY``, 
 - ``top_n`` is sent as ``top_k`` (capped at the document count); ``return_input`` is always
   ``false``: documents are back-filled from the request, with every field.
 - Results come as ``data[{index, score}]``; scores are Mixedbread's (0..1 for its rerankers).
-  Usage: ``usage.total_tokens`` when present (the exact top-level response fields are
-  UNCONFIRMED). No per-request document limit is documented here.
+  Usage: ``usage.total_tokens``. The answer's fields (``data[{index, score, input?,
+  object}]``, ``model``, ``usage{prompt_tokens, total_tokens, completion_tokens?}``,
+  ``top_k``, ``return_input``, ``object``) are those of Mixedbread's SDK
+  (``mixedbread/types/rerank_response.py``, mixedbread 0.54.0), checked on the wire by
+  tests/conformance/test_sdk_wire.py. No per-request document limit is documented here.
 - ``priority`` (a scheduling hint) is dropped; ``max_tokens_per_doc``, ``truncation`` and
   ``parameters`` have no confirmed equivalent and are rejected before sending.
 """

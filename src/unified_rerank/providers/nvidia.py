@@ -125,6 +125,9 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
 
 
 def error(raw: RawResponse, request: RerankRequest) -> RerankError:
-    # UNCONFIRMED error bodies: NVIDIA's API catalog answers problem+json
-    # ({"type", "title", "status", "detail"}); a NIM's FastAPI layer {"detail"} or {"message"}.
-    return standard_error(raw, SLUG, paths=("detail", "message", "error.message", "title"))
+    # The keys NVIDIA's own client reads from an error body (``_format_error`` in
+    # langchain-nvidia-ai-endpoints 1.5.0 ``_common.py``): ``detail``, then ``title`` /
+    # ``message`` / ``error`` / ``reason``; the FastAPI form of a NIM is ``{"detail"}``.
+    return standard_error(
+        raw, SLUG, paths=("detail", "title", "message", "error", "reason", "error.message")
+    )
