@@ -197,3 +197,33 @@ def test_typed_provider_error_is_raised_not_an_empty_list(loopback: Loopback) ->
     loopback.script(Answer(200, {"results": [{"index": 9, "relevance_score": 0.5}]}))
     with pytest.raises(ProviderError):
         on_loopback(loopback).run(query="q", documents=docs(2))
+
+
+def test_meta_fields_rendered_for_a_gateway_and_for_a_text_field(loopback: Loopback) -> None:
+    # A Portkey gateway (how it hands objects to each upstream is not documented) and a meta
+    # field named "text" (it would clash with the content) both get the rendered strings.
+    loopback.script(
+        Answer(
+            200,
+            {
+                "object": "list",
+                "model": "rerank-v3.5",
+                "provider": "cohere",
+                "results": [{"index": 0, "relevance_score": 0.5}],
+            },
+        )
+    )
+    UnifiedRanker(
+        "portkey/rerank-v3.5", base_url=loopback.url, max_retries=0, meta_fields_to_embed=["t"]
+    ).run(query="q", documents=[Document(content="c", meta={"t": "T"})])
+    assert loopback.received[0].json()["documents"] == ["T\nc"]
+    assert "rank_fields" not in loopback.received[0].json()
+    loopback.script(Answer(200, {"data": [{"index": 0, "score": 0.7}]}))
+    UnifiedRanker(
+        "pinecone/bge-reranker-v2-m3",
+        api_key=Secret.from_token("test-key-not-a-secret"),
+        base_url=loopback.url,
+        max_retries=0,
+        meta_fields_to_embed=["text"],
+    ).run(query="q", documents=[Document(content="c", meta={"text": "meta text"})])
+    assert loopback.received[1].json()["documents"] == [{"text": "meta text\nc"}]

@@ -37,13 +37,15 @@ _DEFAULT_MAX_RETRIES: Final = 2
 #: ``provider_api_key``, ...): their values must be ``Secret``s, so ``to_dict()`` never holds one.
 _SECRET_OPTION: Final = re.compile(r"secret|token|password|api_key|access_key", re.IGNORECASE)
 
-#: Providers whose API ranks on named fields of object documents (the unified ``rank_fields``
-#: are sent as such, or as JSON sources the model reads); every other provider takes strings
-#: only, so for those the meta fields are rendered into the text the way Haystack's own rankers
-#: do. For the providers listed, the core still renders where one model takes strings only
-#: (bedrock's ``cohere.*`` model ids, vertex-ai fields other than ``title``).
+#: Providers whose API ranks on named fields of object documents (the core sends the unified
+#: ``rank_fields`` as such, or objects as JSON sources the model reads: see each provider
+#: module's ``build``). Every other provider takes strings only, so for those the meta fields
+#: are rendered into the text the way Haystack's own rankers do. For the providers listed, the
+#: core still renders where one model takes strings only (bedrock's ``cohere.*`` model ids,
+#: vertex-ai fields other than ``title``). A Portkey gateway is left out: how it hands object
+#: documents to each upstream is not documented, and strings work with every upstream.
 _RANKS_FIELDS: Final = frozenset(
-    {"pinecone", "bedrock", "azure-ai", "together", "mixedbread", "vertex-ai", "portkey"}
+    {"pinecone", "bedrock", "azure-ai", "together", "mixedbread", "vertex-ai"}
 )
 
 
