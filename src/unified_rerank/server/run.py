@@ -73,6 +73,10 @@ def serve(args: argparse.Namespace) -> int:
         "port": args.port,
         "log_level": args.log_level,
         "log_config": _log_config(args.log_level),
+        # Per-request work the gateway does not need: no proxy header rewriting (it logs no
+        # client address), no Server header.
+        "proxy_headers": False,
+        "server_header": False,
     }
     if args.workers == 1:
         uvicorn.run(app, access_log=False, **options)
