@@ -9,9 +9,19 @@ import pytest
 from haystack import Document
 from haystack.utils import Secret
 from haystack_integrations.components.rankers.unified_rerank import UnifiedRanker
+from haystack_integrations.components.rankers.unified_rerank.ranker import _RANKS_FIELDS
+from pydantic import SecretStr
 
 from tests.support.loopback import Answer, Loopback
-from unified_rerank import AuthenticationError, InvalidRequestError, RerankClient
+from unified_rerank import (
+    AuthenticationError,
+    InvalidRequestError,
+    RerankClient,
+    RerankError,
+)
+from unified_rerank.providers import PROVIDERS, get_provider
+from unified_rerank.providers.base import ClientConfig
+from unified_rerank.schema import RerankRequest
 
 
 def cohere_answer(*results: tuple[int, float]) -> Answer:
@@ -227,3 +237,48 @@ def test_meta_fields_rendered_for_a_gateway_and_for_a_text_field(loopback: Loopb
         meta_fields_to_embed=["text"],
     ).run(query="q", documents=[Document(content="c", meta={"text": "meta text"})])
     assert loopback.received[1].json()["documents"] == [{"text": "meta text\nc"}]
+
+
+#: What a provider needs to build a request offline (no exchange happens in ``build``).
+PROBE_MODELS = {
+    "bedrock": "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0",
+    "vertex-ai": "semantic-ranker-default@latest",
+}
+PROBE_OPTIONS: dict[str, dict[str, Any]] = {
+    "bedrock": {"region": "us-west-2", "aws_access_key_id": "AKIA", "aws_secret_access_key": "x"},
+    "vertex-ai": {"project": "p"},
+    "watsonx": {"project_id": "p"},
+}
+#: Providers that pass objects on but are deliberately sent rendered text (see the ranker).
+RENDERED_ON_PURPOSE = {"portkey"}
+
+
+def test_field_ranking_providers_match_the_core() -> None:
+    # The ranker's list of providers that rank named fields natively, checked against what
+    # the core's own request builders send for an object document with rank_fields.
+    native, rendered = set(), set()
+    for slug in PROVIDERS:
+        provider = get_provider(slug)
+        if provider.build is None:
+            rendered.add(slug)  # in process: ranks text only
+            continue
+        request = RerankRequest(
+            model=PROBE_MODELS.get(slug, "m"),
+            query="q",
+            documents=[{"title": "Tt", "text": "cc"}],
+            rank_fields=["title", "text"],
+        )
+        config = ClientConfig(
+            provider=slug,
+            api_key=SecretStr("k"),
+            base_url="http://127.0.0.1:9",
+            options=PROBE_OPTIONS.get(slug, {}),
+            env_keys=provider.env_keys,
+        )
+        try:
+            body = provider.build(request, config).body.decode()
+        except RerankError:
+            continue  # needs options the probe lacks: a provider added since (say which)
+        (rendered if "title: Tt" in body else native).add(slug)
+    assert native - RENDERED_ON_PURPOSE == set(_RANKS_FIELDS)
+    assert {"cohere", "jina", "voyage", "azure-ai", "tei"} <= rendered

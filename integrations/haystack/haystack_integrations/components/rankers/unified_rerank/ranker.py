@@ -39,14 +39,14 @@ _SECRET_OPTION: Final = re.compile(r"secret|token|password|api_key|access_key", 
 
 #: Providers whose API ranks on named fields of object documents (the core sends the unified
 #: ``rank_fields`` as such, or objects as JSON sources the model reads: see each provider
-#: module's ``build``). Every other provider takes strings only, so for those the meta fields
-#: are rendered into the text the way Haystack's own rankers do. For the providers listed, the
-#: core still renders where one model takes strings only (bedrock's ``cohere.*`` model ids,
-#: vertex-ai fields other than ``title``). A Portkey gateway is left out: how it hands object
-#: documents to each upstream is not documented, and strings work with every upstream.
-_RANKS_FIELDS: Final = frozenset(
-    {"pinecone", "bedrock", "azure-ai", "together", "mixedbread", "vertex-ai"}
-)
+#: module's ``build``; tests/test_ranker.py checks this list against the core). Every other
+#: provider takes strings only, so for those the meta fields are rendered into the text the way
+#: Haystack's own rankers do. For the providers listed, the core still renders where one model
+#: takes strings only (bedrock's ``cohere.*`` model ids, vertex-ai fields other than
+#: ``title``). Left out: azure-ai, native only on the legacy ``/v1/rerank`` URL, and a Portkey
+#: gateway, which passes objects on (how it hands them to each upstream is not documented;
+#: strings work with every upstream).
+_RANKS_FIELDS: Final = frozenset({"pinecone", "bedrock", "together", "mixedbread", "vertex-ai"})
 
 
 @component
