@@ -402,8 +402,9 @@ def _what_is_wrong(
             return malformed(provider, raw, f"document {index} is ranked twice")
         if isinstance(score, bool) or not isinstance(score, (int, float)):
             return malformed(provider, raw, f"score {score!r} of document {index} is not a number")
-        if not math.isfinite(score):
-            return malformed(provider, raw, f"score of document {index} is {float(score)}")
+        if not _finite(score):
+            shown = score if isinstance(score, float) else "an integer too large for a float"
+            return malformed(provider, raw, f"score of document {index} is {shown}")
         seen.add(index)
     return malformed(provider, raw, f"{len(seen)} results for {expected} expected documents")
 
@@ -507,9 +508,23 @@ def _normalized(items: list[Any], score_key: str, index_key: str) -> list[dict[s
         return None
     if indices and (not set(map(type, indices)) <= _INT or min(indices) < 0):
         return None
-    if not set(map(type, scores)) <= _NUMBER or not all(map(math.isfinite, scores)):
+    if not set(map(type, scores)) <= _NUMBER:
+        return None
+    try:
+        if not all(map(math.isfinite, scores)):
+            return None
+    except OverflowError:  # an integer too large for a float
         return None
     return [{"index": i, "relevance_score": float(s)} for i, s in zip(indices, scores, strict=True)]
+
+
+def _finite(score: float) -> bool:
+    """True for a finite number; False for NaN, an infinity, or a JSON integer too large
+    for a float (``math.isfinite`` raises OverflowError on those)."""
+    try:
+        return math.isfinite(score)
+    except OverflowError:
+        return False
 
 
 def _ranked(items: list[dict[str, Any]], request: RerankRequest) -> list[dict[str, Any]] | None:
