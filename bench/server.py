@@ -172,7 +172,7 @@ def process(
     cpu: int | None,
     timeout: float,
     env: dict[str, str] | None = None,
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
     )
@@ -180,7 +180,7 @@ def process(
         if cpu is not None:
             os.sched_setaffinity(proc.pid, {cpu})
         _wait_port(port, proc, what, timeout)
-        yield
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -188,6 +188,16 @@ def process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(times: dict[str, list[float]], base: str) -> dict[str, float]:
@@ -289,11 +299,20 @@ def main(argv: list[str] | None = None) -> int:
     rates: dict[str, float] = {}
     try:
         with contextlib.ExitStack() as stack:
-            for path, cmd, timeout, env in runs:
-                stack.enter_context(process(cmd, path.port, path.name, gateway_cpu, timeout, env))
+            procs = {
+                path.name: stack.enter_context(
+                    process(cmd, path.port, path.name, gateway_cpu, timeout, env)
+                )
+                for path, cmd, timeout, env in runs
+            }
             live = [paths[0]] + [r[0] for r in runs]
             latencies(live, 20)  # first requests (imports, connection pools) out of the way
+            before = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
             added = report(latencies(live, calls), paths[0].name)
+            # CPU time per call: steadier than wall time on a loaded machine.
+            for name, proc in procs.items():
+                per_call = (cpu_seconds(proc.pid) - before[name]) / (calls + 50)
+                print(f"{name:28} CPU {per_call * 1e3:6.3f} ms per call (the gateway process)")
         # Throughput one gateway at a time (each alone on its CPU).
         for path, cmd, timeout, env in runs:
             with process(cmd, path.port, path.name, gateway_cpu, timeout, env):

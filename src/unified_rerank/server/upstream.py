@@ -36,7 +36,7 @@ from ..errors import InvalidRequestError
 from ..observability import HooksArg
 from ..providers import get_provider, known_slugs, split_model
 from ..routing import Router
-from ..schema import Reranker
+from ..schema import Reranker, RerankRequest
 from .config import ConfigError, ServerConfig, VirtualKey
 from .errors import HttpError
 from .pool import Pool
@@ -46,20 +46,7 @@ __all__ = ["REQUEST_FIELDS", "Upstreams"]
 logger = logging.getLogger("unified_rerank.server")
 
 #: The fields of ``CreateRerankRequest``.
-REQUEST_FIELDS = frozenset(
-    {
-        "model",
-        "query",
-        "documents",
-        "top_n",
-        "return_documents",
-        "max_tokens_per_doc",
-        "priority",
-        "rank_fields",
-        "truncation",
-        "parameters",
-    }
-)
+REQUEST_FIELDS = frozenset(RerankRequest.model_fields)
 
 #: Keys a config sent by a caller may hold: on a target that names an upstream ...
 _LEAF_KEYS = frozenset(
