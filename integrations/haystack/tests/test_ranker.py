@@ -256,7 +256,9 @@ RENDERED_ON_PURPOSE = {"portkey"}
 def test_field_ranking_providers_match_the_core() -> None:
     # The ranker's list of providers that rank named fields natively, checked against what
     # the core's own request builders send for an object document with rank_fields.
-    native, rendered = set(), set()
+    native: set[str] = set()
+    rendered: set[str] = set()
+    unprobed: set[str] = set()
     for slug in PROVIDERS:
         provider = get_provider(slug)
         if provider.build is None:
@@ -278,7 +280,10 @@ def test_field_ranking_providers_match_the_core() -> None:
         try:
             body = provider.build(request, config).body.decode()
         except RerankError:
-            continue  # needs options the probe lacks: a provider added since (say which)
+            # An optional dependency missing (botocore outside the dev venv), or options the
+            # probe lacks (a provider added since): not compared.
+            unprobed.add(slug)
+            continue
         (rendered if "title: Tt" in body else native).add(slug)
-    assert native - RENDERED_ON_PURPOSE == set(_RANKS_FIELDS)
+    assert native - RENDERED_ON_PURPOSE == _RANKS_FIELDS - unprobed
     assert {"cohere", "jina", "voyage", "azure-ai", "tei"} <= rendered
