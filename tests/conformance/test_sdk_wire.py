@@ -123,15 +123,6 @@ def azure_v1_call(url: str) -> Any:
     )
 
 
-def cohere_v1_read(answer: Any) -> Read:
-    ranked: Ranked = [
-        (r.index, round(r.relevance_score, 6), r.document.text if r.document else None)
-        for r in answer.results
-    ]
-    units = answer.meta.billed_units.search_units if answer.meta else None
-    return ranked, {} if units is None else {"search_units": int(units)}
-
-
 COHERE_V1_ANSWER = {
     "id": "c0ffee00-0000-4000-8000-000000000002",
     "results": [
@@ -143,7 +134,11 @@ COHERE_V1_ANSWER = {
 
 
 def cohere_read(answer: Any) -> Read:
-    ranked: Ranked = [(r.index, round(r.relevance_score, 6), None) for r in answer.results]
+    """v1 and v2 answers alike (only v1 results can carry a document)."""
+    ranked: Ranked = []
+    for r in answer.results:
+        document = getattr(r, "document", None)
+        ranked.append((r.index, round(r.relevance_score, 6), document.text if document else None))
     units = answer.meta.billed_units.search_units if answer.meta else None
     return ranked, {} if units is None else {"search_units": int(units)}
 
@@ -329,7 +324,7 @@ CASES: dict[str, Case] = {
             top_n=2,
         ),
         sdk=azure_v1_call,
-        read=cohere_v1_read,
+        read=cohere_read,
         answer=COHERE_V1_ANSWER,
         intended=COHERE_INTENDED,
         base_path="/v1/rerank",
