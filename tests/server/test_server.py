@@ -411,3 +411,14 @@ def test_trace_id_metadata_and_logs(server: InThread, caplog: pytest.LogCaptureF
     for record in caplog.records:
         text = record.getMessage()
         assert SECRET not in text and BACKUP_SECRET not in text
+
+
+def test_credentials_in_an_upstream_url_never_reach_the_caller() -> None:
+    from tests.support.loopback import closed_port
+
+    url = f"http://operator:url-password@127.0.0.1:{closed_port()}"
+    with InThread({"virtual_keys": {"co": vk(url, max_retries=0)}}) as s:
+        resp = post(s, body(), **{"x-portkey-virtual-key": "co"})
+        data = assert_error(resp, 502)
+        assert data["error"]["type"] == "connection_error"
+        assert "url-password" not in resp.text and "operator" not in resp.text

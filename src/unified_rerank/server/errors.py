@@ -2,12 +2,14 @@
 
 An upstream's own status is kept where there was one (400, 401, 403, 404, 422, 429, 5xx);
 an unreachable upstream or an answer that is not a valid ranking is 502, a timeout 504. The
-core's messages never hold a key, so they go out as they are.
+core's messages never hold a key; the credentials a URL may carry (``user:pass@``) are cut
+out before a message leaves.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 from pydantic_core import to_json
 
@@ -22,6 +24,9 @@ from ..errors import (
 )
 
 __all__ = ["HttpError", "from_rerank_error"]
+
+#: ``user:password@`` in a URL an error message names (an upstream's base URL may hold one).
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 class HttpError(Exception):
@@ -82,6 +87,7 @@ def from_rerank_error(err: RerankError) -> HttpError:
     retry_after = getattr(err, "retry_after", None)
     if isinstance(err, RateLimitError) and retry_after is not None:
         headers["retry-after"] = str(max(0, math.ceil(retry_after)))
+    message = _USERINFO.sub("***@", err.message)
     return HttpError(
-        status, err.message, type=kind, code=err.code, provider=err.provider, headers=headers
+        status, message, type=kind, code=err.code, provider=err.provider, headers=headers
     )

@@ -134,3 +134,5 @@ async def _send(
         raise httpx.ReadError(f"the answer broke off ({type(exc).__name__})") from exc
     except aiohttp.ClientError as exc:  # dropped, reset, unparsable answer
         raise httpx.RemoteProtocolError(f"connection lost ({type(exc).__name__})") from exc
+    except ValueError as exc:  # a request aiohttp will not send (credentials in the URL, ...)
+        raise httpx.UnsupportedProtocol(f"the request cannot be sent ({exc})") from exc
