@@ -68,6 +68,12 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: config: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if not app.config.server_keys and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: listening on {args.host} without server_keys: anyone who can reach it "
+            "can use its virtual keys",
+            file=sys.stderr,
+        )
     options = {
         "host": args.host,
         "port": args.port,
