@@ -194,9 +194,17 @@ def _precheck(fields: Mapping[str, Any]) -> None:
     if priority is not None and (
         isinstance(priority, bool)
         or not isinstance(priority, (int, float))
-        or not math.isfinite(priority)
+        or not _finite(priority)
     ):
-        raise InvalidRequestError(f"`priority` must be a finite number, got {priority!r}")
+        raise InvalidRequestError(f"`priority` must be a finite number, got {priority!r:.40}")
+
+
+def _finite(value: float) -> bool:
+    """``math.isfinite``, False (not OverflowError) for an integer too large for a float."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _check_semantics(req: RerankRequest) -> None:

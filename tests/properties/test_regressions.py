@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from unified_rerank.errors import ProviderError
+from unified_rerank.errors import InvalidRequestError, ProviderError
 from unified_rerank.providers import get_provider
 from unified_rerank.providers.base import RawResponse
 from unified_rerank.schema import RerankRequest
@@ -26,3 +26,9 @@ def test_a_score_too_large_for_a_float_is_a_provider_error(body: bytes) -> None:
     request = RerankRequest.create(model="m", query="q", documents=["a", "b"], top_n=1)
     with pytest.raises(ProviderError, match="too large for a float"):
         get_provider("jina").parse(RawResponse(200, {}, body), request)
+
+
+def test_a_priority_too_large_for_a_float_is_an_invalid_request() -> None:
+    # Was an OverflowError from math.isfinite in RerankRequest.create.
+    with pytest.raises(InvalidRequestError, match="`priority` must be a finite number"):
+        RerankRequest.create(model="m", query="q", documents=["a"], priority=10**400)
