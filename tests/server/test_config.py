@@ -110,3 +110,18 @@ def test_serve_refuses_a_bad_config_with_one_line(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0
     assert re.search(r"virtual_keys\.prod\.api_key_env.*UNSET_Y", out.stderr)
+
+
+def test_the_app_object_for_other_asgi_servers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "server.json"
+    path.write_text(json.dumps({"virtual_keys": {"co": {"provider": "cohere", "api_key": "k"}}}))
+    monkeypatch.setenv("UNIFIED_RERANK_SERVER_CONFIG", str(path))
+    import unified_rerank.server.app as module
+
+    monkeypatch.setattr(module, "_built", [])
+    from unified_rerank.server.app import app
+
+    assert callable(app) and set(app.upstreams._virtual) == {"co"}
+    assert module.app is app  # built once
