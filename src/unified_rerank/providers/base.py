@@ -261,6 +261,16 @@ def json_headers(**extra: str) -> dict[str, str]:
     return {"Content-Type": "application/json", "Accept": "application/json", **extra}
 
 
+def bearer_post(
+    config: ClientConfig, url: str, payload: Any, extra: Mapping[str, str] | None = None
+) -> HttpCall:
+    """A JSON POST carrying the (required) key as ``Authorization: Bearer``, plus the provider's
+    ``extra`` headers, then the user's."""
+    key = config.require_key()
+    headers = {**json_headers(Authorization=f"Bearer {key}"), **(extra or {})}
+    return HttpCall("POST", url, config.merged_headers(headers), json_body(payload))
+
+
 def render_text(doc: str | Mapping[str, Any], rank_fields: Sequence[str] | None) -> str:
     """A document as one string, for providers that take strings only.
 

@@ -52,14 +52,13 @@ from .base import (
     HttpCall,
     Limits,
     RawResponse,
+    bearer_post,
     decode_json,
     error_for_status,
     error_message,
     field_of,
     finish,
     integer,
-    json_body,
-    json_headers,
     loads_or_none,
     render_texts,
     retry_after_seconds,
@@ -196,17 +195,9 @@ def body(request: RerankRequest) -> dict[str, Any]:
 
 
 def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
-    key = config.require_key()
-    headers = json_headers(Authorization=f"Bearer {key}")
     space = workspace(config)
-    if space:
-        headers[WORKSPACE_HEADER] = space
-    return HttpCall(
-        method="POST",
-        url=root(config) + PATH,
-        headers=config.merged_headers(headers),
-        body=json_body(body(request)),
-    )
+    extra = {WORKSPACE_HEADER: space} if space else None
+    return bearer_post(config, root(config) + PATH, body(request), extra)
 
 
 # --- answers ----------------------------------------------------------------------------------

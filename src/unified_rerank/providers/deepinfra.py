@@ -34,12 +34,11 @@ from .base import (
     ClientConfig,
     HttpCall,
     RawResponse,
+    bearer_post,
     decode_json,
     field_of,
     finish,
     integer,
-    json_body,
-    json_headers,
     malformed,
     refuse_unsupported,
     render_texts,
@@ -86,13 +85,7 @@ def url(request: RerankRequest, config: ClientConfig) -> str:
 
 
 def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
-    key = config.require_key()
-    return HttpCall(
-        method="POST",
-        url=url(request, config),
-        headers=config.merged_headers(json_headers(Authorization=f"Bearer {key}")),
-        body=json_body(body(request)),
-    )
+    return bearer_post(config, url(request, config), body(request))
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:

@@ -32,8 +32,7 @@ from .base import (
     ClientConfig,
     HttpCall,
     RawResponse,
-    json_body,
-    json_headers,
+    bearer_post,
     parse_token_billed,
     refuse_unsupported,
     render_texts,
@@ -76,13 +75,7 @@ def body(request: RerankRequest) -> dict[str, Any]:
 
 
 def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
-    key = config.require_key()
-    return HttpCall(
-        method="POST",
-        url=config.root(BASE_URL) + PATH,
-        headers=config.merged_headers(json_headers(Authorization=f"Bearer {key}")),
-        body=json_body(body(request)),
-    )
+    return bearer_post(config, config.root(BASE_URL) + PATH, body(request))
 
 
 def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
