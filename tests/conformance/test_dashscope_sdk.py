@@ -13,7 +13,6 @@ Intended differences (and why):
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -67,15 +66,6 @@ def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None
     monkeypatch.setenv("HOME", str(tmp_path))
 
 
-@pytest.fixture
-def recorder() -> Iterator[Loopback]:
-    server = Loopback().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def answer(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"output": {"results": results}, "usage": {"total_tokens": 31}, "request_id": "r-1"}
 
@@ -99,8 +89,8 @@ def ours(url: str) -> RerankClient:
     return RerankClient("dashscope", api_key=KEY, base_url=url + "/api/v1", workspace=WORKSPACE)
 
 
-def check(recorder: Loopback, sdk_answer: Any, resp: Any) -> None:
-    sdk_seen, our_seen = (Wire.of(r) for r in recorder.received)
+def check(loopback: Loopback, sdk_answer: Any, resp: Any) -> None:
+    sdk_seen, our_seen = (Wire.of(r) for r in loopback.received)
     assert our_seen.path == "/api/v1/services/rerank/text-rerank/text-rerank"
     assert our_seen.headers["x-dashscope-workspace"] == WORKSPACE
     assert_same_wire(sdk_seen, our_seen, INTENDED, bearer)
@@ -111,28 +101,28 @@ def check(recorder: Loopback, sdk_answer: Any, resp: Any) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_same_request_and_reading_sync(recorder: Loopback, name: str) -> None:
+def test_same_request_and_reading_sync(loopback: Loopback, name: str) -> None:
     sdk_args, our_args, results = CASES[name]
-    recorder.script(Answer(200, answer(results)))
-    sdk_answer = sdk_client(recorder.url).rerank.create(
+    loopback.script(Answer(200, answer(results)))
+    sdk_answer = sdk_client(loopback.url).rerank.create(
         model="gte-rerank-v2", query=QUERY, documents=DOCS, **sdk_args
     )
-    with ours(recorder.url) as client:
+    with ours(loopback.url) as client:
         resp = client.rerank(model="gte-rerank-v2", query=QUERY, documents=DOCS, **our_args)
-    check(recorder, sdk_answer, resp)
+    check(loopback, sdk_answer, resp)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-async def test_same_request_and_reading_async(recorder: Loopback, name: str) -> None:
+async def test_same_request_and_reading_async(loopback: Loopback, name: str) -> None:
     sdk_args, our_args, results = CASES[name]
-    recorder.script(Answer(200, answer(results)))
-    sdk = dashscope.AsyncClient(api_key=KEY, base_url=recorder.url + "/api/v1", workspace=WORKSPACE)
+    loopback.script(Answer(200, answer(results)))
+    sdk = dashscope.AsyncClient(api_key=KEY, base_url=loopback.url + "/api/v1", workspace=WORKSPACE)
     sdk_answer = await sdk.rerank.create(
         model="qwen3-rerank", query=QUERY, documents=DOCS, **sdk_args
     )
-    async with ours(recorder.url) as client:
+    async with ours(loopback.url) as client:
         resp = await client.arerank(model="qwen3-rerank", query=QUERY, documents=DOCS, **our_args)
-    check(recorder, sdk_answer, resp)
+    check(loopback, sdk_answer, resp)
 
 
 @pytest.mark.parametrize(
@@ -175,22 +165,22 @@ def test_default_root_is_the_sdks(workspace: str | None, region: str | None) -> 
     ],
 )
 def test_same_error_category_and_retries(
-    recorder: Loopback,
+    loopback: Loopback,
     monkeypatch: pytest.MonkeyPatch,
     status: int,
     code: str,
     headers: dict[str, str],
 ) -> None:
     body = {"request_id": "r-1", "code": code, "message": f"scripted {code}"}
-    recorder.script(Answer(status, body, headers))
+    loopback.script(Answer(status, body, headers))
     with no_backoff_sleeps(monkeypatch):
         with pytest.raises(Exception) as sdk_raised:
-            sdk_client(recorder.url).rerank.create(model="m", query=QUERY, documents=DOCS)
-        sdk_retries = retries(recorder.received)
-        recorder.received.clear()
-        with ours(recorder.url) as client, pytest.raises(RerankError) as raised:
+            sdk_client(loopback.url).rerank.create(model="m", query=QUERY, documents=DOCS)
+        sdk_retries = retries(loopback.received)
+        loopback.received.clear()
+        with ours(loopback.url) as client, pytest.raises(RerankError) as raised:
             client.rerank(model="m", query=QUERY, documents=DOCS)
-        our_retries = retries(recorder.received)
+        our_retries = retries(loopback.received)
     assert our_category(raised.value) == sdk_category(sdk_raised.value, status), code
     assert raised.value.code == getattr(sdk_raised.value, "code", None) == code
     assert sdk_retries == our_retries

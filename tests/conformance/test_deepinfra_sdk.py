@@ -19,7 +19,6 @@ Intended differences (and why):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -61,15 +60,6 @@ def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def recorder() -> Iterator[Loopback]:
-    server = Loopback().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def sdk_post(url: str, body: dict[str, Any]) -> Any:
     model = deepinfra_base.BaseModel(f"{url}/v1/inference/{MODEL}", auth_token=KEY)
     return model._post(json=body)
@@ -86,15 +76,15 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-async def test_same_request_and_reading(recorder: Loopback, name: str) -> None:
+async def test_same_request_and_reading(loopback: Loopback, name: str) -> None:
     body, fields = CASES[name]
-    recorder.script(Answer(200, ANSWER))
-    sdk_answer = sdk_post(recorder.url, body).json()
-    with RerankClient("deepinfra", api_key=KEY, base_url=recorder.url) as client:
+    loopback.script(Answer(200, ANSWER))
+    sdk_answer = sdk_post(loopback.url, body).json()
+    with RerankClient("deepinfra", api_key=KEY, base_url=loopback.url) as client:
         resp = client.rerank(model=MODEL, query=QUERY, documents=DOCS, **fields)
-    async with RerankClient("deepinfra", api_key=KEY, base_url=recorder.url) as client:
+    async with RerankClient("deepinfra", api_key=KEY, base_url=loopback.url) as client:
         aresp = await client.arerank(model=MODEL, query=QUERY, documents=DOCS, **fields)
-    sdk_seen, our_seen, our_async_seen = (Wire.of(r) for r in recorder.received)
+    sdk_seen, our_seen, our_async_seen = (Wire.of(r) for r in loopback.received)
     assert our_seen.path == f"/v1/inference/{MODEL}"
     assert_same_wire(sdk_seen, our_seen, INTENDED, bearer)
     assert_same_wire(sdk_seen, our_async_seen, INTENDED, bearer)
@@ -127,23 +117,23 @@ def test_default_url_is_the_sdks_root() -> None:
     ],
 )
 def test_same_error_category_and_message(
-    recorder: Loopback,
+    loopback: Loopback,
     monkeypatch: pytest.MonkeyPatch,
     status: int,
     body: dict[str, Any],
     our_retries: int,
 ) -> None:
-    recorder.script(Answer(status, body, {"Retry-After": "0"}))
+    loopback.script(Answer(status, body, {"Retry-After": "0"}))
     with no_backoff_sleeps(monkeypatch):
         with pytest.raises(Exception) as sdk_raised:
-            sdk_post(recorder.url, {"queries": [QUERY], "documents": ["a"]})
-        assert retries(recorder.received) == 0  # the SDK never retries a POST on a status
-        recorder.received.clear()
+            sdk_post(loopback.url, {"queries": [QUERY], "documents": ["a"]})
+        assert retries(loopback.received) == 0  # the SDK never retries a POST on a status
+        loopback.received.clear()
         with (
-            RerankClient("deepinfra", api_key=KEY, base_url=recorder.url) as client,
+            RerankClient("deepinfra", api_key=KEY, base_url=loopback.url) as client,
             pytest.raises(RerankError) as raised,
         ):
             client.rerank(model=MODEL, query=QUERY, documents=["a"])
     assert our_category(raised.value) == sdk_category(sdk_raised.value, status)
     assert raised.value.message.startswith(sdk_raised.value.message)  # type: ignore[attr-defined]
-    assert retries(recorder.received) == our_retries
+    assert retries(loopback.received) == our_retries

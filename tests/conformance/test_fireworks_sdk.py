@@ -14,7 +14,6 @@ Intended differences (and why):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -67,15 +66,6 @@ INTENDED = {
 }
 
 
-@pytest.fixture
-def recorder() -> Iterator[Loopback]:
-    server = Loopback().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def sdk(url: str) -> Any:
     return lcfw.FireworksRerank(model=MODEL, fireworks_api_key=KEY, base_url=url + "/inference/v1")
 
@@ -92,29 +82,29 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = 
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_same_request_and_reading_sync(recorder: Loopback, name: str) -> None:
+def test_same_request_and_reading_sync(loopback: Loopback, name: str) -> None:
     sdk_args, our_args, data = CASES[name]
-    recorder.script(Answer(200, answer(data)))
-    sdk_ranked = sdk(recorder.url).rerank(DOCS, QUERY, **sdk_args)
-    with ours(recorder.url) as client:
+    loopback.script(Answer(200, answer(data)))
+    sdk_ranked = sdk(loopback.url).rerank(DOCS, QUERY, **sdk_args)
+    with ours(loopback.url) as client:
         resp = client.rerank(model=MODEL, query=QUERY, documents=DOCS, **our_args)
-    check(recorder, sdk_ranked, resp)
+    check(loopback, sdk_ranked, resp)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-async def test_same_request_and_reading_async(recorder: Loopback, name: str) -> None:
+async def test_same_request_and_reading_async(loopback: Loopback, name: str) -> None:
     sdk_args, our_args, data = CASES[name]
-    recorder.script(Answer(200, answer(data)))
-    sdk_ranked = await sdk(recorder.url).arerank(DOCS, QUERY, **sdk_args)
-    async with ours(recorder.url) as client:
+    loopback.script(Answer(200, answer(data)))
+    sdk_ranked = await sdk(loopback.url).arerank(DOCS, QUERY, **sdk_args)
+    async with ours(loopback.url) as client:
         resp = await client.arerank(model=MODEL, query=QUERY, documents=DOCS, **our_args)
-    check(recorder, sdk_ranked, resp)
+    check(loopback, sdk_ranked, resp)
 
 
 def check(
-    recorder: Loopback, sdk_ranked: Any, resp: Any, intended: dict[str, str] = INTENDED
+    loopback: Loopback, sdk_ranked: Any, resp: Any, intended: dict[str, str] = INTENDED
 ) -> None:
-    sdk_seen, our_seen = (Wire.of(r) for r in recorder.received)
+    sdk_seen, our_seen = (Wire.of(r) for r in loopback.received)
     assert our_seen.path == "/inference/v1/rerank"
     assert_same_wire(sdk_seen, our_seen, intended, bearer)
     assert [(r.index, r.relevance_score) for r in resp.results] == [
@@ -135,20 +125,20 @@ def test_default_root_is_the_sdks() -> None:
 
 @pytest.mark.parametrize("status", [400, 401, 409, 429, 500])
 def test_same_error_category_and_retries(
-    recorder: Loopback, monkeypatch: pytest.MonkeyPatch, status: int
+    loopback: Loopback, monkeypatch: pytest.MonkeyPatch, status: int
 ) -> None:
     headers = {"Retry-After": "0"} if status == 429 else {}
     body = {
         "error": {"message": f"scripted {status}", "type": "invalid_request_error", "code": None}
     }
-    recorder.script(Answer(status, body, headers))
+    loopback.script(Answer(status, body, headers))
     with no_backoff_sleeps(monkeypatch):
         with pytest.raises(Exception) as sdk_raised:
-            sdk(recorder.url).rerank(DOCS, QUERY, top_n=2)
-        sdk_retries = retries(recorder.received)
-        recorder.received.clear()
-        with ours(recorder.url) as client, pytest.raises(RerankError) as raised:
+            sdk(loopback.url).rerank(DOCS, QUERY, top_n=2)
+        sdk_retries = retries(loopback.received)
+        loopback.received.clear()
+        with ours(loopback.url) as client, pytest.raises(RerankError) as raised:
             client.rerank(model=MODEL, query=QUERY, documents=DOCS, top_n=2)
-        our_retries = retries(recorder.received)
+        our_retries = retries(loopback.received)
     assert our_category(raised.value) == sdk_category(sdk_raised.value, status)
     assert sdk_retries == our_retries

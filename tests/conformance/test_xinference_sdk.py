@@ -19,7 +19,6 @@ Intended differences (and why):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -80,38 +79,29 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], dic
 }
 
 
-@pytest.fixture
-def recorder() -> Iterator[Loopback]:
-    server = Loopback().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def answer(results: list[dict[str, Any]]) -> dict[str, Any]:
     tokens = {"input_tokens": 40, "output_tokens": 0}
     meta = {"api_version": None, "billed_units": None, "tokens": tokens, "warnings": None}
     return {"id": "x-1", "results": results, "meta": meta}
 
 
-def sdk_rerank(recorder: Loopback, **arguments: Any) -> Any:
+def sdk_rerank(loopback: Loopback, **arguments: Any) -> Any:
     """The client's way in: the cluster's auth check, the model's description, then rerank."""
-    client = xinference_client.RESTfulClient(recorder.url, api_key=KEY)
+    client = xinference_client.RESTfulClient(loopback.url, api_key=KEY)
     model = client.get_model(UID)
     return model.rerank(DOCS, QUERY, **arguments)
 
 
-def sdk_script(recorder: Loopback, *last: Answer) -> None:
-    recorder.script(
+def sdk_script(loopback: Loopback, *last: Answer) -> None:
+    loopback.script(
         Answer(200, {"auth": True}),
         Answer(200, {"model_type": "rerank", "model_name": "bge-reranker-v2-m3"}),
         *last,
     )
 
 
-def ours(recorder: Loopback) -> RerankClient:
-    return RerankClient("xinference", base_url=recorder.url, api_key=KEY)
+def ours(loopback: Loopback) -> RerankClient:
+    return RerankClient("xinference", base_url=loopback.url, api_key=KEY)
 
 
 def check(
@@ -125,29 +115,29 @@ def check(
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_same_request_and_reading_sync(recorder: Loopback, name: str) -> None:
+def test_same_request_and_reading_sync(loopback: Loopback, name: str) -> None:
     sdk_args, our_args, results, intended = CASES[name]
-    sdk_script(recorder, Answer(200, answer(results)))
-    sdk_answer = sdk_rerank(recorder, **sdk_args)
-    auth_check, describe, sdk_seen = (Wire.of(r) for r in recorder.received)
+    sdk_script(loopback, Answer(200, answer(results)))
+    sdk_answer = sdk_rerank(loopback, **sdk_args)
+    auth_check, describe, sdk_seen = (Wire.of(r) for r in loopback.received)
     assert (auth_check.path, describe.path) == ("/v1/cluster/auth", f"/v1/models/{UID}")
-    recorder.received.clear()
-    with ours(recorder) as client:
+    loopback.received.clear()
+    with ours(loopback) as client:
         resp = client.rerank(model=UID, query=QUERY, documents=DOCS, **our_args)
-    check(sdk_seen, Wire.of(recorder.received[0]), intended, sdk_answer, resp)
+    check(sdk_seen, Wire.of(loopback.received[0]), intended, sdk_answer, resp)
     assert resp.usage.total_tokens == 40  # meta.tokens, as the server counted them
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-async def test_same_request_async(recorder: Loopback, name: str) -> None:
+async def test_same_request_async(loopback: Loopback, name: str) -> None:
     sdk_args, our_args, results, intended = CASES[name]
-    sdk_script(recorder, Answer(200, answer(results)))
-    sdk_answer = sdk_rerank(recorder, **sdk_args)
-    sdk_seen = Wire.of(recorder.received[-1])
-    recorder.received.clear()
-    async with ours(recorder) as client:
+    sdk_script(loopback, Answer(200, answer(results)))
+    sdk_answer = sdk_rerank(loopback, **sdk_args)
+    sdk_seen = Wire.of(loopback.received[-1])
+    loopback.received.clear()
+    async with ours(loopback) as client:
         resp = await client.arerank(model=UID, query=QUERY, documents=DOCS, **our_args)
-    check(sdk_seen, Wire.of(recorder.received[0]), intended, sdk_answer, resp)
+    check(sdk_seen, Wire.of(loopback.received[0]), intended, sdk_answer, resp)
 
 
 @pytest.mark.parametrize(
@@ -162,18 +152,18 @@ async def test_same_request_async(recorder: Loopback, name: str) -> None:
     ],
 )
 def test_same_error_category(
-    recorder: Loopback, monkeypatch: pytest.MonkeyPatch, status: int, detail: str
+    loopback: Loopback, monkeypatch: pytest.MonkeyPatch, status: int, detail: str
 ) -> None:
-    sdk_script(recorder, Answer(status, {"detail": detail}))
+    sdk_script(loopback, Answer(status, {"detail": detail}))
     with no_backoff_sleeps(monkeypatch):
         with pytest.raises(RuntimeError, match="Failed to rerank documents") as sdk_raised:
-            sdk_rerank(recorder, top_n=2)
-        sdk_retries = retries(recorder.received[2:])
-        recorder.received.clear()
-        recorder.script(Answer(status, {"detail": detail}, {"Retry-After": "0"}))
-        with ours(recorder) as client, pytest.raises(RerankError) as raised:
+            sdk_rerank(loopback, top_n=2)
+        sdk_retries = retries(loopback.received[2:])
+        loopback.received.clear()
+        loopback.script(Answer(status, {"detail": detail}, {"Retry-After": "0"}))
+        with ours(loopback) as client, pytest.raises(RerankError) as raised:
             client.rerank(model=UID, query=QUERY, documents=DOCS, top_n=2)
     assert detail in str(sdk_raised.value) and detail in str(raised.value)
     assert our_category(raised.value) == sdk_category(sdk_raised.value, status)
     assert sdk_retries == 0
-    assert retries(recorder.received) == (2 if status in (429, 500, 503) else 0)
+    assert retries(loopback.received) == (2 if status in (429, 500, 503) else 0)
