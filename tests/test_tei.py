@@ -152,3 +152,11 @@ def test_bare_list_required(loopback: Loopback) -> None:
         pytest.raises(ProviderError, match="malformed"),
     ):
         c.rerank(model="m", query="q", documents=["a"])
+
+
+@pytest.mark.parametrize(("header", "count"), [("17", 17), ("²", None), ("1.5", None), ("", None)])
+def test_compute_tokens_header_read_strictly(header: str, count: int | None) -> None:
+    # Found by the property tests: "²".isdigit() is True but int("²") fails.
+    from unified_rerank.providers import tei
+
+    assert tei.token_count(header) == count

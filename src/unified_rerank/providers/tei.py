@@ -146,8 +146,16 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
         answer,
         provider=SLUG,
         score_key="score",
-        usage=checked_usage(total_tokens=int(tokens) if tokens and tokens.isdigit() else None),
+        usage=checked_usage(total_tokens=token_count(tokens)),
     )
+
+
+def token_count(header: str | None) -> int | None:
+    """The ``x-compute-tokens`` count: ASCII digits only (``str.isdigit`` also accepts ``²``,
+    which ``int`` refuses); anything else is no count."""
+    if header and header.isascii() and header.isdigit():
+        return int(header)
+    return None
 
 
 def error(raw: RawResponse, request: RerankRequest) -> RerankError:
