@@ -451,3 +451,42 @@ def test_same_error_category_and_retries(
         assert sdk_retries != our_retries, f"listed but equal now: {reason}"
     if status == 429:
         assert ours.value.retry_after == 0  # Retry-After read
+
+
+def sdk_default_roots(key: str) -> dict[str, str]:
+    """Each SDK's own default API root, for a key like ``key``."""
+    import cohere.environment
+    import mixedbread._client
+    import pinecone._internal.constants
+    import voyageai.util
+
+    return {
+        "cohere": cohere.environment.ClientEnvironment.PRODUCTION.value,
+        "voyage": voyageai.util.get_default_base_url(key).removesuffix("/v1"),
+        "pinecone": pinecone._internal.constants.DEFAULT_BASE_URL,
+        "together": str(together.Together(api_key=key).base_url).rstrip("/"),
+        "mixedbread": mixedbread._client.ENVIRONMENTS["production"],
+    }
+
+
+#: Each provider's path under the root (the SDK calls above show the same paths).
+PATHS = {
+    "cohere": "/v2/rerank",
+    "voyage": "/v1/rerank",
+    "pinecone": "/rerank",
+    "together": "/v1/rerank",
+    "mixedbread": "/v1/reranking",
+}
+
+
+@pytest.mark.parametrize("key", ["pa-standard-key", "al-atlas-key"])
+@pytest.mark.parametrize("provider", sorted(PATHS))
+def test_default_host_is_the_sdks(provider: str, key: str) -> None:
+    # How the wrong Together host (api.together.xyz) was found: no base_url on either side.
+    model = CASES[provider].ours["model"]
+    call = (
+        RerankClient(provider, api_key=key)
+        ._plan(dict(model=model, query=QUERY, documents=DOCS))
+        .calls[0]
+    )
+    assert call.url == sdk_default_roots(key)[provider] + PATHS[provider]
