@@ -110,3 +110,48 @@ def test_portkey_js_sdk(server: InThread, upstream: FaultServer) -> None:
     RESPONSE.validate(answer)
     assert [r["index"] for r in answer["results"]] == expected_ranking(QUERY, DOCS, 2)
     assert upstream.headers_seen[-1]["authorization"] == f"Bearer {SECRET}"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_curl_sample_against_serve_with_the_example_config(upstream: FaultServer) -> None:
+    """The issue's "done when": `unified-rerank serve` with the documented example config
+    answers the shared document's self-hosted curl sample for cohere through a virtual key.
+    The only change to the example: the virtual key's base_url points at the loopback
+    stand-in for Cohere (no network here)."""
+    import yaml
+
+    from tests.server.serving import ROOT, serve_command
+
+    config = yaml.safe_load((ROOT / "examples" / "server-config.yaml").read_text())
+    config["virtual_keys"]["cohere"]["base_url"] = upstream.url
+    env = {"COHERE_API_KEY": SECRET, "UNIFIED_RERANK_SERVER_KEYS": GATEWAY_KEY}
+    with serve_command(config, env=env) as url:
+        sample = {"model": "rerank-v3.5", "query": QUERY, "documents": DOCS, "top_n": 2}
+        cmd = ["curl", "-sS", "-X", "POST", f"{url}/rerank", "-H", "Content-Type: application/json"]
+        cmd += ["-H", f"x-portkey-api-key: {GATEWAY_KEY}", "-H", "x-portkey-virtual-key: cohere"]
+        out = subprocess.run(
+            [*cmd, "-d", json.dumps(sample)], capture_output=True, text=True, timeout=60
+        )
+        answer = json.loads(out.stdout)
+        RESPONSE.validate(answer)
+        assert [r["index"] for r in answer["results"]] == expected_ranking(QUERY, DOCS, 2)
+        assert upstream.headers_seen[-1]["authorization"] == f"Bearer {SECRET}"
+        refused = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "-X",
+                "POST",
+                f"{url}/rerank",
+                "-H",
+                "x-portkey-virtual-key: cohere",
+                "-d",
+                json.dumps(sample),
+                "-w",
+                "%{http_code}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.stdout.endswith("401")
