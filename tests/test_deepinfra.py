@@ -101,6 +101,8 @@ def test_key_variables_url_and_base_url_env(monkeypatch: pytest.MonkeyPatch) -> 
         ({"truncation": False}, "no equivalent of `truncation`"),
         ({"parameters": {"service_tier": "priority"}}, "does not take parameters"),
         ({"parameters": {"instruction": 3}}, "must be a string"),
+        ({"model": "Qwen/../../v1/openai"}, "model ids look like"),
+        ({"model": "Qwen//x"}, "model ids look like"),
     ],
 )
 def test_unsupported_refused_before_io(
@@ -110,7 +112,7 @@ def test_unsupported_refused_before_io(
         RerankClient("deepinfra", api_key="k", base_url=loopback.url) as c,
         pytest.raises(InvalidRequestError, match=match),
     ):
-        c.rerank(model=MODEL, query="q", documents=["a"], **kwargs)  # type: ignore[arg-type]
+        c.rerank(**{"model": MODEL, "query": "q", "documents": ["a"], **kwargs})  # type: ignore[arg-type]
     assert loopback.received == []
 
 

@@ -64,7 +64,8 @@ def validate(request: RerankRequest, config: ClientConfig) -> None:
         raise InvalidRequestError(
             f"`instruction` for deepinfra must be a string, got {instruction!r}", provider=SLUG
         )
-    if request.model.startswith("/") or "//" in request.model:
+    # The id becomes path segments: none may be empty or climb out of /v1/inference/.
+    if any(part in ("", ".", "..") for part in request.model.split("/")):
         raise InvalidRequestError(
             f"deepinfra model ids look like 'Qwen/Qwen3-Reranker-0.6B', got {request.model!r}",
             provider=SLUG,
