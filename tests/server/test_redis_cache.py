@@ -83,3 +83,23 @@ async def test_the_store_round_trips_and_expires(redis_url: str) -> None:
     time.sleep(0.05)
     assert store.get("s") is None
     await store.aclose()
+
+
+def test_workers_share_the_redis_cache_and_add_up_metrics(
+    redis_url: str, upstream: FaultServer
+) -> None:
+    config = {
+        "virtual_keys": {"co": vk(upstream.url)},
+        "cache": {"enabled": True, "store": "redis", "url": redis_url, "prefix": "workers:"},
+    }
+    with serve_command(config, "--workers", "2") as url, httpx.Client(base_url=url) as client:
+        statuses = []
+        for _ in range(8):  # new connections: the kernel spreads them over the workers
+            resp = httpx.post(url + "/rerank", json=BODY, headers={"x-portkey-virtual-key": "co"})
+            assert resp.status_code == 200
+            statuses.append(resp.headers["x-portkey-cache-status"])
+        assert statuses == ["MISS"] + ["HIT"] * 7
+        assert upstream.attempts("shared?") == 1
+        metrics = client.get("/metrics").text
+        assert 'unified_rerank_requests_total{provider="cohere",status="200"} 8.0' in metrics
+        assert 'unified_rerank_cache_hits_total{provider="cohere"} 7.0' in metrics
