@@ -16,6 +16,7 @@ dropped connection is a connection error (502), a slow answer a timeout (504).
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import httpx
@@ -99,12 +100,18 @@ class _AiohttpClient(httpx.AsyncClient):
         return await _send(self.pool.session(), method, url, content, headers, self._aio(timeout))
 
     def _aio(self, timeout: Any) -> Any:
-        import aiohttp
-
         t = httpx.Timeout(self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else timeout)
-        return aiohttp.ClientTimeout(
-            total=None, connect=t.pool or t.connect, sock_connect=t.connect, sock_read=t.read
-        )
+        return _aio_timeout(t.pool or t.connect, t.connect, t.read)
+
+
+@functools.lru_cache(maxsize=64)
+def _aio_timeout(connect: float | None, sock_connect: float | None, read: float | None) -> Any:
+    """aiohttp's timeout for httpx's (the same few for every call: built once)."""
+    import aiohttp
+
+    return aiohttp.ClientTimeout(
+        total=None, connect=connect, sock_connect=sock_connect, sock_read=read
+    )
 
 
 class _Complete(httpx.Response):
