@@ -13,7 +13,14 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHMARKS = ["import_time.py", "overhead.py", "async_throughput.py", "memory.py", "server.py"]
+BENCHMARKS = [
+    "import_time.py",
+    "overhead.py",
+    "async_throughput.py",
+    "memory.py",
+    "server.py",
+    "first_call_stall.py",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from . import batching
 from ._lifetime import Closing
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, RerankError
 from .providers import get_provider, split_model
 from .providers.base import ClientConfig, HttpCall, Provider, RawResponse
 from .schema import Document, Reranker, RerankRequest, RerankResponse
@@ -146,6 +146,7 @@ class RerankClient(Closing):
         self._configs: dict[str, ClientConfig] = {}
         self._routes: dict[str, _Route] = {}
         self._transport_obj: Transport | None = None
+        self._preparing: dict[tuple[Any, str], Any] = {}  # (loop, model) -> its first call's job
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -240,6 +241,31 @@ class RerankClient(Closing):
                     )
         return self._transport_obj
 
+    async def _aprepare(self, model: str) -> None:
+        """A model's first call imports its provider and, for HTTP, httpx and the transport
+        (~0.3 s): done in a thread, never blocking the event loop, once for all the calls
+        of this loop that start together."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        job = self._preparing.get((loop, model))
+        if job is None:
+            job = self._preparing[loop, model] = loop.create_task(
+                asyncio.to_thread(self._prepare, model)
+            )
+            job.add_done_callback(lambda _: self._preparing.pop((loop, model), None))
+        await asyncio.shield(job)
+
+    def _prepare(self, model: str) -> None:
+        """The one-time work of ``model``'s first call: its route and, for an HTTP provider,
+        the transport (errors are left for ``_plan`` to raise where the call runs)."""
+        try:
+            provider = self._route(model)[0]
+        except RerankError:
+            return
+        if provider.run_local is None:
+            self._transport()
+
     # -- calls -----------------------------------------------------------------------------
 
     def rerank(
@@ -309,8 +335,13 @@ class RerankClient(Closing):
         parameters: dict[str, Any] | None = None,
     ) -> RerankResponse:
         """The same as :meth:`rerank`, natively async (no thread hop for HTTP providers)."""
-        plan = self._plan(_fields(locals()))  # first: locals() must hold the arguments only
+        fields = _fields(locals())  # first: locals() must hold the arguments only
         import asyncio  # here, not at the top: see rerank()
+
+        name = fields.get("model")
+        if isinstance(name, str) and name and name not in self._routes:
+            await self._aprepare(name)
+        plan = self._plan(fields)
 
         if plan.provider.run_local is not None:
             # In-process scoring is CPU work: keep it off the event loop.

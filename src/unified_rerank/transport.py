@@ -12,11 +12,13 @@ reported to the ``hooks`` (see :mod:`unified_rerank.observability`), without key
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -196,7 +198,9 @@ class Transport:
         self.emit = emitter(hooks)
         self._sync = http_client
         self._async = async_http_client
-        self._async_loop: asyncio.AbstractEventLoop | None = None
+        #: Our async pools, one per event loop (a pool's connections belong to one loop).
+        self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
+        self._opening: dict[asyncio.AbstractEventLoop, asyncio.Task[httpx.AsyncClient]] = {}
         self._own_sync = http_client is None
         self._own_async = async_http_client is None
         self._lock = threading.Lock()
@@ -214,14 +218,49 @@ class Transport:
                     self._sync = httpx.Client(timeout=self.timeout, limits=_POOL)
         return self._sync
 
-    def _async_client(self) -> httpx.AsyncClient:
+    async def _async_client(self) -> httpx.AsyncClient:
+        if self._async is not None:  # the caller's own client, used as it is
+            return self._async
         loop = asyncio.get_running_loop()
-        if self._async is None or (self._own_async and self._async_loop is not loop):
-            # A pool is bound to the loop that opened its connections: a new loop (a new
-            # asyncio.run, a new test) gets a fresh pool instead of "Event loop is closed".
-            self._async = httpx.AsyncClient(timeout=self.timeout, limits=_POOL)
-            self._async_loop = loop
-        return self._async
+        pool = self._pools.get(loop)
+        return pool.client if pool is not None else await self._open_pool(loop)
+
+    async def _open_pool(self, loop: asyncio.AbstractEventLoop) -> httpx.AsyncClient:
+        """A pool for this loop (a new ``asyncio.run``, a new test: a pool's connections
+        belong to the loop that opened them), closed when the loop shuts down. Concurrent
+        first calls wait for one pool being built (each would cost an SSL context)."""
+        opening = self._opening.get(loop)
+        if opening is None:
+            opening = self._opening[loop] = loop.create_task(self._build_pool(loop))
+
+            def done(task: asyncio.Task[httpx.AsyncClient]) -> None:
+                if self._opening.get(loop) is task:
+                    del self._opening[loop]
+
+            opening.add_done_callback(done)
+        # Shielded: a caller cancelled while waiting does not cancel the others' pool.
+        return await asyncio.shield(opening)
+
+    async def _build_pool(self, loop: asyncio.AbstractEventLoop) -> httpx.AsyncClient:
+        client = await asyncio.to_thread(self._new_async_client)
+        # Closed pools of loops that ended without shutting down their async generators
+        # (a bare loop.close()) are forgotten: their connections cannot be closed any more.
+        for stale in [other for other in self._pools if other.is_closed()]:
+            del self._pools[stale]
+        pool = self._pools[loop] = _LoopPool(client, _close_at_shutdown(client, self._pools, loop))
+        # Started on this loop, the generator is registered with it: the loop's
+        # shutdown_asyncgens() (asyncio.run does it) closes the pool before the loop closes.
+        await pool.closer.__anext__()
+        return client
+
+    def _new_async_client(self) -> httpx.AsyncClient:
+        """A new async pool, and the modules its first request would import on the loop
+        (anyio's asyncio backend, h11: ~0.1 s). Run in a thread: building the pool loads an
+        SSL context (tens of ms) too."""
+        for name in _FIRST_REQUEST_IMPORTS:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        return httpx.AsyncClient(timeout=self.timeout, limits=_POOL)
 
     def close(self) -> None:
         if self._sync is not None and self._own_sync:
@@ -229,9 +268,11 @@ class Transport:
             self._sync = None
 
     async def aclose(self) -> None:
-        if self._async is not None and self._own_async:
-            await self._async.aclose()
-            self._async = None
+        """Close the sync pool and this event loop's async pool (pools of other loops close
+        when their loops shut down)."""
+        pool = self._pools.get(asyncio.get_running_loop())
+        if pool is not None:
+            await pool.closer.aclose()
         self.close()
 
     # -- sending ---------------------------------------------------------------------------
@@ -359,9 +400,8 @@ class Transport:
             headers = _with(headers, auth)
         extra = {} if timeout is _UNSET else {"timeout": timeout}
         try:
-            r = await self._async_client().request(
-                call.method, url, content=call.body, headers=headers, **extra
-            )
+            client = await self._async_client()
+            r = await client.request(call.method, url, content=call.body, headers=headers, **extra)
         except httpx.HTTPError as exc:
             raise _transport_error(exc, call, provider) from None
         if credentials is not None and r.status_code == 401:
@@ -370,7 +410,31 @@ class Transport:
 
 
 _NO_HEADERS: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True)
+class _LoopPool:
+    client: httpx.AsyncClient
+    closer: AsyncGenerator[None, None]
+
+
+async def _close_at_shutdown(
+    client: httpx.AsyncClient,
+    pools: dict[asyncio.AbstractEventLoop, _LoopPool],
+    loop: asyncio.AbstractEventLoop,
+) -> AsyncGenerator[None, None]:
+    """Waits (suspended) until its loop shuts down its async generators or the transport
+    closes it, then closes ``client``: no connection is left to a closed loop."""
+    try:
+        yield
+    finally:
+        pools.pop(loop, None)
+        await client.aclose()
+
+
 _POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+#: What httpx loads on an async pool's first request (its dependencies' modules).
+_FIRST_REQUEST_IMPORTS = ("anyio._backends._asyncio", "h11", "httpcore._async.http11")
 _PREPARED_MAX = 64  # distinct URLs / header sets kept per client
 
 
