@@ -70,6 +70,15 @@ from .base import (
 SLUG = "bedrock"
 #: A Bedrock API key; read into ``config.api_key``. Without one, requests are SigV4-signed.
 ENV_KEYS = ("AWS_BEARER_TOKEN_BEDROCK",)
+#: Other variables that make it usable: botocore's credential chain (SigV4), shown by
+#: `unified-rerank providers`. A shared ~/.aws config works without any of them.
+CREDENTIAL_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
 OPTIONS: frozenset[str] = frozenset(
     {"region", "profile", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"}
 )

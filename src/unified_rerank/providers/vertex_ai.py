@@ -55,6 +55,9 @@ from .base import (
 SLUG = "vertex-ai"
 #: No variable holds an access token; ADC has its own (GOOGLE_APPLICATION_CREDENTIALS, ...).
 ENV_KEYS: tuple[str, ...] = ()
+#: Application Default Credentials from a key file, shown by `unified-rerank providers`
+#: (`gcloud auth application-default login` works without it).
+CREDENTIAL_ENV = ("GOOGLE_APPLICATION_CREDENTIALS",)
 PROJECT_ENV = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT")
 QUOTA_PROJECT_ENV = "GOOGLE_CLOUD_QUOTA_PROJECT"
 OPTIONS: frozenset[str] = frozenset({"project", "location", "quota_project", "credentials"})
