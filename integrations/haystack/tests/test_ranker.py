@@ -9,7 +9,6 @@ import pytest
 from haystack import Document
 from haystack.utils import Secret
 from haystack_integrations.components.rankers.unified_rerank import UnifiedRanker
-from haystack_integrations.components.rankers.unified_rerank.ranker import _RANKS_FIELDS
 from pydantic import SecretStr
 
 from tests.support.loopback import Answer, Loopback
@@ -254,7 +253,7 @@ RENDERED_ON_PURPOSE = {"portkey"}
 
 
 def test_field_ranking_providers_match_the_core() -> None:
-    # The ranker's list of providers that rank named fields natively, checked against what
+    # The core's ranks_fields flags (which the ranker follows), checked against what
     # the core's own request builders send for an object document with rank_fields.
     native: set[str] = set()
     rendered: set[str] = set()
@@ -285,5 +284,6 @@ def test_field_ranking_providers_match_the_core() -> None:
             unprobed.add(slug)
             continue
         (rendered if "title: Tt" in body else native).add(slug)
-    assert native - RENDERED_ON_PURPOSE == _RANKS_FIELDS - unprobed
+    flagged = {slug for slug in PROVIDERS if get_provider(slug).ranks_fields}
+    assert native - RENDERED_ON_PURPOSE == flagged - unprobed
     assert {"cohere", "jina", "voyage", "azure-ai", "tei"} <= rendered

@@ -201,6 +201,9 @@ class Provider:
     #: Variables that give ``base_url`` when none is passed (e.g. ``AZURE_AI_ENDPOINT``).
     base_url_env: tuple[str, ...]
     options: frozenset[str]
+    #: Whether the API ranks on named fields of object documents (``RANKS_FIELDS``): the
+    #: unified ``rank_fields`` go to it as such, rather than rendered into one text.
+    ranks_fields: bool
     build: Callable[[RerankRequest, ClientConfig], HttpCall] | None
     parse: Callable[[RawResponse, RerankRequest], RerankResponse] | None
     error: Callable[[RawResponse, RerankRequest], RerankError] | None
@@ -221,6 +224,7 @@ class Provider:
             env_keys=tuple(getattr(module, "ENV_KEYS", ())),
             base_url_env=tuple(getattr(module, "BASE_URL_ENV", ())),
             options=frozenset(getattr(module, "OPTIONS", ())),
+            ranks_fields=bool(getattr(module, "RANKS_FIELDS", False)),
             build=getattr(module, "build", None),
             parse=getattr(module, "parse", None),
             error=getattr(module, "error", None),

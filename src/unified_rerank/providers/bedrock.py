@@ -70,18 +70,15 @@ from .base import (
 SLUG = "bedrock"
 #: A Bedrock API key; read into ``config.api_key``. Without one, requests are SigV4-signed.
 ENV_KEYS = ("AWS_BEARER_TOKEN_BEDROCK",)
-#: Other variables that make it usable: botocore's credential chain (SigV4), shown by
-#: `unified-rerank providers`. A shared ~/.aws config works without any of them.
-CREDENTIAL_ENV = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_PROFILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-)
+#: Other variables that make it usable (botocore's credential chain, SigV4), shown by
+#: `unified-rerank providers`; the rest of the chain (~/.aws files, web identity, container
+#: and instance roles) works without any of them.
+CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE")
 OPTIONS: frozenset[str] = frozenset(
     {"region", "profile", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"}
 )
+#: The API ranks on named fields of object documents (the unified ``rank_fields``).
+RANKS_FIELDS = True
 #: Where the region is read from when no ``region=`` option (or model ARN) gives it.
 REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
 

@@ -38,6 +38,8 @@ from .together import documents, reject_unsupported
 SLUG = "mixedbread"
 ENV_KEYS = ("MXBAI_API_KEY", "MIXEDBREAD_API_KEY")
 OPTIONS: frozenset[str] = frozenset()
+#: The API ranks on named fields of object documents (the unified ``rank_fields``).
+RANKS_FIELDS = True
 BASE_URL = "https://api.mixedbread.com"
 PATH = "/v1/reranking"
 

@@ -42,6 +42,8 @@ SLUG = "pinecone"
 ENV_KEYS = ("PINECONE_API_KEY",)
 #: ``api_version="2026-04"`` overrides the ``X-Pinecone-Api-Version`` header.
 OPTIONS = frozenset({"api_version"})
+#: The API ranks on named fields of object documents (the unified ``rank_fields``).
+RANKS_FIELDS = True
 BASE_URL = "https://api.pinecone.io"
 PATH = "/rerank"
 #: The header is required by the spec. The default is the version Pinecone's own SDK sends:

@@ -37,6 +37,8 @@ from .base import (
 SLUG = "together"
 ENV_KEYS = ("TOGETHER_API_KEY",)
 OPTIONS: frozenset[str] = frozenset()
+#: The API ranks on named fields of object documents (the unified ``rank_fields``).
+RANKS_FIELDS = True
 BASE_URL = "https://api.together.ai"
 PATH = "/v1/rerank"
 

@@ -61,6 +61,8 @@ CREDENTIAL_ENV = ("GOOGLE_APPLICATION_CREDENTIALS",)
 PROJECT_ENV = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT")
 QUOTA_PROJECT_ENV = "GOOGLE_CLOUD_QUOTA_PROJECT"
 OPTIONS: frozenset[str] = frozenset({"project", "location", "quota_project", "credentials"})
+#: The API ranks on named fields of object documents (the unified ``rank_fields``).
+RANKS_FIELDS = True
 
 BASE_URL = "https://discoveryengine.googleapis.com"
 RANKING_CONFIG = "default_ranking_config"

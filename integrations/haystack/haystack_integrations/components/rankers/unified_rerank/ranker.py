@@ -37,16 +37,12 @@ _DEFAULT_MAX_RETRIES: Final = 2
 #: ``provider_api_key``, ...): their values must be ``Secret``s, so ``to_dict()`` never holds one.
 _SECRET_OPTION: Final = re.compile(r"secret|token|password|api_key|access_key", re.IGNORECASE)
 
-#: Providers whose API ranks on named fields of object documents (the core sends the unified
-#: ``rank_fields`` as such, or objects as JSON sources the model reads: see each provider
-#: module's ``build``; tests/test_ranker.py checks this list against the core). Every other
-#: provider takes strings only, so for those the meta fields are rendered into the text the way
-#: Haystack's own rankers do. For the providers listed, the core still renders where one model
-#: takes strings only (bedrock's ``cohere.*`` model ids, vertex-ai fields other than
-#: ``title``). Left out: azure-ai, native only on the legacy ``/v1/rerank`` URL, and a Portkey
-#: gateway, which passes objects on (how it hands them to each upstream is not documented;
-#: strings work with every upstream).
-_RANKS_FIELDS: Final = frozenset({"pinecone", "bedrock", "together", "mixedbread", "vertex-ai"})
+#: For providers whose API ranks on named fields of object documents (the core's
+#: ``Provider.ranks_fields``), the meta fields go as object fields with the unified
+#: ``rank_fields``; every other provider takes strings only, so the fields are rendered into the
+#: text the way Haystack's own rankers do (tests/test_ranker.py checks the flag against each
+#: provider's request builder). A Portkey gateway passes objects on, but how it hands them to
+#: each upstream is not documented: strings work with every upstream.
 
 
 @component
@@ -353,7 +349,7 @@ class UnifiedRanker:
         fields = self.meta_fields_to_embed
         if not fields:
             return [doc.content or "" for doc in documents], None
-        if slug in _RANKS_FIELDS and "text" not in fields:
+        if _ranks_fields(slug) and "text" not in fields:
             # Only fields some document has (as Haystack's rankers skip missing ones); a
             # document without one sends it empty, since the fields are named per request.
             named = [f for f in fields if any(doc.meta.get(f) for doc in documents)]
@@ -409,3 +405,8 @@ def _ranked(documents: list[Document], response: RerankResponse) -> list[Documen
         meta = dict(meta) if set(map(type, meta.values())) <= _ATOMIC else copy.deepcopy(meta)
         out.append(dataclasses.replace(doc, score=result.relevance_score, meta=meta))
     return out
+
+
+def _ranks_fields(slug: str | None) -> bool:
+    """Whether ``slug``'s API ranks on named fields (None: a client that picks per call)."""
+    return slug is not None and get_provider(slug).ranks_fields
