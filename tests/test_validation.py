@@ -52,7 +52,7 @@ BAD: list[Case] = [
     Case("model-int", req(model=123), "`model` must be a non-empty string"),
     Case("model-empty", req(model=""), "`model` must be a non-empty string"),
     Case("model-no-known-prefix", req(model="BAAI/bge-reranker-v2-m3"), "known providers", None),
-    Case("model-unknown-slug-prefix", req(model="acme/rerank-1"), "cannot tell the provider", None),
+    Case("model-unknown-slug-prefix", req(model="acme/rerank-1"), "unknown provider 'acme'", None),
     Case("model-bare-no-provider", req(model="rerank-v3.5"), "provider/model-id", None),
     # query
     Case("query-none", req(query=None), "`query` is required"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -64,8 +65,18 @@ def _client_options(p: argparse.ArgumentParser) -> None:
         help="API key (visible to other users in the process list: prefer the provider's "
         "environment variable, see `unified-rerank providers`)",
     )
-    g.add_argument("--timeout", type=float, default=60.0, help="seconds per HTTP attempt")
-    g.add_argument("--max-retries", type=int, default=2, help="retries of retryable errors")
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds per HTTP attempt (default: %(default)s)",
+    )
+    g.add_argument(
+        "--max-retries",
+        type=int,
+        default=2,
+        help="retries of retryable errors (default: %(default)s)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("input", metavar="IN.jsonl", help="queries, one JSON object per line")
     b.add_argument("-o", "--output", required=True, metavar="OUT.jsonl", help="results file")
     b.add_argument(
-        "--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, help="queries in flight"
+        "--concurrency",
+        type=_positive,
+        default=DEFAULT_CONCURRENCY,
+        help="queries in flight (default: %(default)s)",
     )
     b.add_argument("--top-n", type=_positive, help="keep the N best documents per query")
     b.add_argument(
@@ -165,9 +179,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .errors import RerankError
 
         if isinstance(exc, RerankError):
-            _err(f"error: {exc}")
+            _err(f"error: {for_the_command_line(str(exc))}")
             return _exit_code(exc)
         raise
+
+
+#: Client arguments the core's messages name (``pass api_key=...``), as this command's flags.
+_FLAGS = {
+    "api_key": "--api-key",
+    "provider": "--provider",
+    "base_url": "--base-url",
+    "timeout": "--timeout",
+    "max_retries": "--max-retries",
+}
+_PYTHON_HINT = re.compile(r"\b(" + "|".join(_FLAGS) + r")=(?:\.\.\.|<([^>]*)>)")
+
+
+def for_the_command_line(message: str) -> str:
+    """A core message with its Python hints (``api_key=...``) as flags (``--api-key``)."""
+    return _PYTHON_HINT.sub(
+        lambda m: _FLAGS[m[1]] + (f" <{m[2]}>" if m[2] else ""),
+        message,
+    )
 
 
 def _err(message: str) -> None:
@@ -282,7 +315,8 @@ def print_table(resp: dict[str, Any], out: TextIO) -> None:
             text = text[: room - 1] + "\u2026"
         score = f"{r['relevance_score']:.4f}"
         out.write(f"{rank:>{rank_w}}  {score:>{score_w}}  {r['index']:>{index_w}}  {text}\n")
-    out.write(f"({resp['provider']}/{resp['model']}, {len(results)} results)\n")
+    count = len(results)
+    out.write(f"({resp['provider']}/{resp['model']}, {count} result{'' if count == 1 else 's'})\n")
     out.flush()
 
 
@@ -346,6 +380,13 @@ def _result_line(obj: Any) -> bool:
     )
 
 
+def _json_or_none(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
 def _not_ours(path: str, lineno: int) -> UsageError:
     return UsageError(
         f"{path}:{lineno}: not a result line of `unified-rerank batch`; refusing to resume "
@@ -374,11 +415,7 @@ def read_done(path: str) -> set[str]:
             dropped += 1
             continue
         torn = not line.endswith("\n")
-        obj: Any = None
-        try:
-            obj = None if torn else json.loads(line)
-        except ValueError:
-            pass
+        obj = None if torn else _json_or_none(line)
         if not _result_line(obj):
             if torn and line.startswith(_RESULT_START):
                 dropped += 1  # the last line of a killed run: its id runs again
@@ -554,17 +591,19 @@ def cmd_providers() -> int:
     from .providers import PROVIDERS, get_provider
     from .providers.base import ClientConfig
 
-    rows = [("provider", "key variable(s)", "key set", "max documents/request")]
+    rows = [("provider", "key or credential variables", "set", "endpoint variable", "max docs")]
     for slug in PROVIDERS:
         try:
             provider = get_provider(slug)
         except ImportError:
-            rows.append((slug, "?", "not installed", "?"))
+            rows.append((slug, "?", "not installed", "?", "?"))
             continue
         except Exception as exc:  # a broken module must not hide the others
-            rows.append((slug, "?", f"error: {type(exc).__name__}", "?"))
+            rows.append((slug, "?", f"error: {type(exc).__name__}", "?", "?"))
             continue
-        keys = provider.env_keys
+        # The key variables, then any other credentials that make it usable (a provider
+        # module's CREDENTIAL_ENV: bedrock's AWS chain, vertex-ai's ADC file).
+        keys = (*provider.env_keys, *getattr(provider.module, "CREDENTIAL_ENV", ()))
         is_set = "yes" if any(os.environ.get(k) for k in keys) else "no"
         try:
             limit = provider.limits("", ClientConfig(provider=slug)).max_documents
@@ -575,10 +614,11 @@ def cmd_providers() -> int:
                 slug,
                 " or ".join(keys) or "(none needed)",
                 is_set if keys else "-",
+                " or ".join(provider.base_url_env) or "-",
                 "-" if limit is None else str(limit),
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3])
+        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     return EXIT_OK

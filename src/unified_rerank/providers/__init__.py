@@ -81,6 +81,12 @@ def split_model(model: str, provider: str | None) -> tuple[str, str]:
     slug, sep, rest = model.partition("/")
     if sep and slug in PROVIDERS and rest:
         return slug, rest
+    if sep and slug and rest:
+        raise InvalidRequestError(
+            f"unknown provider {slug!r} in model {model!r}; known providers: "
+            f"{', '.join(PROVIDERS)} (a model id with a '/' of its own goes after one of "
+            "them, e.g. 'vllm/BAAI/bge-reranker-v2-m3', or pass provider=...)"
+        )
     raise InvalidRequestError(
         f"cannot tell the provider of model {model!r}: write it as 'provider/model-id' "
         f"or pass provider=...; known providers: {', '.join(PROVIDERS)}"
