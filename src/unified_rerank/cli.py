@@ -415,7 +415,7 @@ def read_done(path: str) -> set[str]:
             dropped += 1
             continue
         torn = not line.endswith("\n")
-        obj = None if torn else _json_or_none(line)
+        obj: Any = None if torn else _json_or_none(line)
         if not _result_line(obj):
             if torn and line.startswith(_RESULT_START):
                 dropped += 1  # the last line of a killed run: its id runs again
