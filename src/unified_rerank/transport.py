@@ -104,7 +104,8 @@ def make_policy(
 
 def _where(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"  # never the path or query: no secret leaks
+    # Never the path, query or user info (``user:password@`` in a base_url): no secret leaks.
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 class _Call:
