@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from unified_rerank.errors import InvalidRequestError, ProviderError
@@ -24,11 +26,24 @@ HUGE = b"1" + b"0" * 400  # a JSON integer no float can hold
 def test_a_score_too_large_for_a_float_is_a_provider_error(body: bytes) -> None:
     # Was an OverflowError from math.isfinite in finish().
     request = RerankRequest.create(model="m", query="q", documents=["a", "b"], top_n=1)
+    parse = get_provider("jina").parse
+    assert parse is not None
     with pytest.raises(ProviderError, match="too large for a float"):
-        get_provider("jina").parse(RawResponse(200, {}, body), request)
+        parse(RawResponse(200, {}, body), request)
 
 
 def test_a_priority_too_large_for_a_float_is_an_invalid_request() -> None:
     # Was an OverflowError from math.isfinite in RerankRequest.create.
     with pytest.raises(InvalidRequestError, match="`priority` must be a finite number"):
         RerankRequest.create(model="m", query="q", documents=["a"], priority=10**400)
+
+
+@pytest.mark.parametrize("record_id", ["\u00b2", "\u2460", "\u0661", "01", " 1", "+1"])
+def test_a_vertex_record_id_we_did_not_send_is_a_provider_error(record_id: str) -> None:
+    # "\u00b2" (isdigit() but not int()) was a ValueError; "\u0661" and "01" were read as 1.
+    request = RerankRequest.create(model="m", query="q", documents=["a", "b"])
+    answer = {"records": [{"id": record_id, "score": 0.5}, {"id": "0", "score": 0.1}]}
+    parse = get_provider("vertex-ai").parse
+    assert parse is not None
+    with pytest.raises(ProviderError, match="is not one we sent"):
+        parse(RawResponse(200, {}, json.dumps(answer).encode()), request)

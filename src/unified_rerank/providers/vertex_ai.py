@@ -338,9 +338,12 @@ def parse(raw: RawResponse, request: RerankRequest) -> RerankResponse:
     n = len(request.documents)
     for record in records:
         record_id = field_of(record, "id", SLUG, raw)
-        if not isinstance(record_id, str) or not record_id.isdigit() or int(record_id) >= n:
+        # Exactly an id we sent, str(index): not "01", nor a non-ASCII digit isdigit() accepts.
+        ascii_digits = isinstance(record_id, str) and record_id.isascii() and record_id.isdigit()
+        index = int(record_id) if ascii_digits else n
+        if index >= n or str(index) != record_id:
             raise malformed(SLUG, raw, f"record id {record_id!r} is not one we sent")
-        items.append({"index": int(record_id), "relevance_score": record.get("score")})
+        items.append({"index": index, "relevance_score": record.get("score")})
     # No usage: the Ranking API reports none (LiteLLM's search units are invented).
     return finish(request, raw, items, provider=SLUG)
 
