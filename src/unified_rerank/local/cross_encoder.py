@@ -8,12 +8,15 @@ tokenizer must not be used by two threads at once ("Already borrowed").
 
 from __future__ import annotations
 
+import os
+import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidRequestError, ProviderError
+from ..errors import APIConnectionError, InvalidRequestError, ProviderError
 from . import MissingDependencyError
 
 __all__ = ["DEFAULT_BATCH_SIZE", "clear_cache", "load", "pick_device", "score"]
@@ -92,7 +95,7 @@ def _entry(
                 kwargs["trust_remote_code"] = True
             if cache_folder is not None:
                 kwargs["cache_folder"] = cache_folder
-            if local_files_only:
+            if _must_load_offline(name, cache_folder, local_files_only) or local_files_only:
                 kwargs["local_files_only"] = True
             try:
                 model = cls(name, **kwargs)
@@ -112,11 +115,81 @@ def _entry(
     return entry
 
 
+#: A Hugging Face repo id (``name`` or ``owner/name``), as opposed to a folder path.
+_REPO_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
+_TRUE = {"1", "ON", "YES", "TRUE"}
+#: Seconds the hub probe waits; its answer is kept this long too (the network may return).
+PROBE_TIMEOUT = 3.0
+_probes: dict[str, tuple[float, bool]] = {}
+
+
+def _must_load_offline(name: str, cache_folder: str | None, local_files_only: bool) -> bool:
+    """Whether to load ``name`` from the local cache only, checked before Hugging Face tries
+    the hub (with no network it retries for about a minute, then fails as a bad name).
+
+    A folder, or a model id the hub may be asked for: False. Hub use turned off (the
+    ``local_files_only`` option, ``HF_HUB_OFFLINE``) or the hub not answering one quick probe:
+    True when the model is in the local cache, else an ``APIConnectionError`` saying how to
+    get it."""
+    if os.path.isdir(name) or not _REPO_ID.fullmatch(name) or name.startswith("."):
+        return False
+    offline = [v for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE") if _env_true(v)]
+    why = "local_files_only is set" if local_files_only else " / ".join(offline) + " is set"
+    if not (local_files_only or offline):
+        endpoint = _hub_endpoint()
+        if _hub_answers(endpoint):
+            return False
+        why = f"the Hugging Face hub ({endpoint}) cannot be reached"
+    if _in_local_cache(name, cache_folder):
+        return True
+    raise APIConnectionError(
+        f"cross-encoder {name!r} is not in the local Hugging Face cache and {why}: download "
+        f"it once where there is network (`hf download {name}`), then it loads offline "
+        "(HF_HUB_OFFLINE=1 skips the hub), or give a local folder",
+        provider="local",
+    )
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().upper() in _TRUE
+
+
+def _hub_endpoint() -> str:
+    from huggingface_hub import constants
+
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def _hub_answers(endpoint: str) -> bool:
+    """One request to the hub, no retries: any HTTP answer means it can be reached."""
+    import httpx
+
+    now = time.monotonic()
+    known = _probes.get(endpoint)
+    if known is not None and now - known[0] < PROBE_TIMEOUT * 10:
+        return known[1]
+    try:
+        httpx.head(f"{endpoint}/api/models", timeout=PROBE_TIMEOUT)
+        answers = True
+    except httpx.HTTPError:
+        answers = False
+    _probes[endpoint] = (now, answers)
+    return answers
+
+
+def _in_local_cache(name: str, cache_folder: str | None) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(name, "config.json", cache_dir=cache_folder)
+    return isinstance(found, str)
+
+
 def clear_cache() -> None:
     """Forget every loaded model (tests; freeing memory)."""
     with _GUARD:
         _CACHE.clear()
         _LOAD_LOCKS.clear()
+        _probes.clear()
 
 
 def _max_length(model: Any) -> int | None:
