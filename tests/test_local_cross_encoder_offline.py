@@ -15,10 +15,10 @@ import pytest
 
 pytest.importorskip("sentence_transformers")
 
-from tests.conftest import PROVIDER_KEY_VARS  # noqa: E402
-from tests.support.loopback import Answer, Loopback, closed_port  # noqa: E402
-from unified_rerank import APIConnectionError, rerank  # noqa: E402
-from unified_rerank.local import cross_encoder  # noqa: E402
+from tests.conftest import PROVIDER_KEY_VARS
+from tests.support.loopback import Answer, Loopback, closed_port
+from unified_rerank import APIConnectionError, rerank
+from unified_rerank.local import cross_encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 MISSING = "unified-rerank-tests/never-published-model"
