@@ -240,6 +240,66 @@ DEEPINFRA = _object(
     ["queries", "documents"], queries=STRINGS, documents=STRINGS, instruction=STRING
 )
 
+#: providers.md 7.1, TEI ``RerankRequest`` (no model, no top_n).
+TEI = _object(
+    ["query", "texts"],
+    query=STRING,
+    texts={**STRINGS, "minItems": 1},
+    truncate={"type": ["boolean", "null"]},
+    truncation_direction={"enum": ["Left", "Right", "left", "right"]},
+    raw_scores=BOOL,
+    return_text=BOOL,
+)
+#: providers.md 7.2, Infinity ``RerankInput`` (strings only; top_n > 0).
+INFINITY = _object(
+    ["query", "documents"],
+    query={"type": "string", "maxLength": 122_880},
+    documents={**STRINGS, "minItems": 1},
+    return_documents=BOOL,
+    raw_scores=BOOL,
+    model=STRING,
+    top_n=COUNT,
+)
+#: providers-more.md 6.1, llama.cpp (Jina style; never ``texts``, never top_n 0).
+LLAMACPP = _object(
+    ["query", "documents"],
+    model=STRING,
+    query=STRING,
+    documents={**STRINGS, "minItems": 1},
+    top_n=COUNT,
+)
+#: providers-more.md 6.2, Xinference ``RerankRequest`` (``kwargs`` a JSON string).
+XINFERENCE = _object(
+    ["model", "query", "documents"],
+    model=STRING,
+    query=STRING,
+    documents=STRINGS,
+    top_n=COUNT,
+    return_documents=BOOL,
+    return_len=BOOL,
+    max_chunks_per_doc=COUNT,
+    kwargs=STRING,
+)
+#: providers-more.md 5.3, DashScope native (``parameters`` takes extra model arguments).
+DASHSCOPE = _object(
+    ["model", "input", "parameters"],
+    model=STRING,
+    input=_object(["query", "documents"], query=STRING, documents=STRINGS),
+    parameters={
+        "type": "object",
+        "properties": {"top_n": COUNT, "return_documents": BOOL},
+    },
+)
+#: providers.md 8 (table), NVIDIA NIM: passages of text, ``truncate`` NONE or END.
+NVIDIA = _object(
+    ["model", "query", "passages"],
+    model=STRING,
+    query=_object(["text"], text=STRING),
+    passages={"type": "array", "items": _object(["text"], text=STRING)},
+    truncate={"enum": ["NONE", "END"]},
+    top_k=COUNT,
+)
+
 
 def _json_schema(
     schema: dict[str, Any], also: Callable[[dict[str, Any]], None] | None = None
@@ -252,6 +312,11 @@ def _json_schema(
             also(body)
 
     return check
+
+
+def _kwargs_is_json(body: dict[str, Any]) -> None:
+    if "kwargs" in body:
+        assert isinstance(json.loads(body["kwargs"]), dict)
 
 
 def _same_length(body: dict[str, Any]) -> None:
@@ -275,4 +340,10 @@ SCHEMAS: dict[str, Check] = {
     "fireworks": _json_schema(FIREWORKS),
     "watsonx": _json_schema(WATSONX),
     "deepinfra": _json_schema(DEEPINFRA, _same_length),
+    "tei": _json_schema(TEI),
+    "infinity": _json_schema(INFINITY),
+    "llamacpp": _json_schema(LLAMACPP),
+    "xinference": _json_schema(XINFERENCE, _kwargs_is_json),
+    "dashscope": _json_schema(DASHSCOPE),
+    "nvidia": _json_schema(NVIDIA),
 }

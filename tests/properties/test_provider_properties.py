@@ -127,7 +127,7 @@ def test_any_error_answer_is_a_typed_error(slug: str, setup: Setup, data: st.Dat
     if not coded:
         fits = status_category(slug, status)
         assert isinstance(err, fits), f"HTTP {status} gave {type(err).__name__}: {err}"
-    count(name_of(slug, setup), "error", "coded" if coded else "plain")
+    count(name_of(slug, setup), "error", f"{'coded' if coded else 'plain'}: {type(err).__name__}")
 
 
 @pytest.mark.parametrize(("slug", "setup"), cases())
