@@ -54,6 +54,19 @@ _ODD_VALUES: list[Any] = [
 ODD = st.sampled_from(_ODD_VALUES) | NUMBERS
 
 
+#: JSON nested deeper than any parser's recursion limit (and some just below).
+DEEP = st.sampled_from([50, 900, 1500, 5000, 100_000]).flatmap(
+    lambda depth: st.sampled_from(
+        [
+            b"[" * depth + b"]" * depth,
+            b'{"a":' * depth + b"1" + b"}" * depth,
+            b'{"results":' + b"[" * depth + b"]" * depth + b"}",
+            b'{"error":' * depth + b'"x"' + b"}" * depth,
+        ]
+    )
+)
+
+
 def dumps(value: Any) -> bytes:
     """JSON bytes, NaN/Infinity written as JS literals (a lenient server's output)."""
     import json
@@ -317,7 +330,7 @@ def any_answer(draw: st.DrawFn, answer: Answer, request: RerankRequest) -> tuple
         st.sampled_from(["near-valid", "near-valid", "near-valid", "other-shape", "bytes", "json"])
     )
     if kind == "bytes":
-        return kind, draw(st.binary(max_size=64))
+        return kind, draw(st.binary(max_size=64) | DEEP)
     if kind == "json":
         return kind, dumps(draw(JSON))
     if kind == "other-shape":
@@ -363,6 +376,7 @@ ERROR_CODES = st.sampled_from(
 MESSAGES = st.text(max_size=30) | st.sampled_from(["cohere is not supported by portkey", ""])
 ERROR_BODIES = st.one_of(
     st.binary(max_size=48),
+    DEEP,
     JSON.map(dumps),
     st.fixed_dictionaries(
         {},
@@ -396,6 +410,8 @@ ERROR_BODIES = st.one_of(
 #: Error bodies naming no provider error code: the status alone must decide the error type.
 PLAIN_ERROR_BODIES = st.one_of(
     st.binary(max_size=48),
+    DEEP,
+    DEEP,
     JSON.map(dumps),
     st.fixed_dictionaries(
         {},

@@ -47,3 +47,15 @@ def test_a_vertex_record_id_we_did_not_send_is_a_provider_error(record_id: str) 
     assert parse is not None
     with pytest.raises(ProviderError, match="is not one we sent"):
         parse(RawResponse(200, {}, json.dumps(answer).encode()), request)
+
+
+@pytest.mark.parametrize("slug", ["cohere", "tei", "watsonx", "dashscope", "deepinfra"])
+def test_an_error_body_nested_too_deep_is_still_a_typed_error(slug: str) -> None:
+    # json.loads raised RecursionError from error() (loads_or_none caught ValueError only).
+    deep = b"[" * 100_000 + b"]" * 100_000
+    request = RerankRequest.create(model="m", query="q", documents=["a"])
+    error = get_provider(slug).error
+    assert error is not None
+    err = error(RawResponse(500, {}, deep), request)
+    assert isinstance(err, ProviderError)
+    assert err.status_code == 500

@@ -663,9 +663,10 @@ def error_message(
 
 
 def loads_or_none(raw: RawResponse) -> Any:
+    """The decoded body, or None when it is not JSON (or nests too deep to decode)."""
     try:
         return json.loads(raw.content) if raw.content else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
