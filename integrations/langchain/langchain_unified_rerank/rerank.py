@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from unified_rerank import RerankClient, Reranker, RerankResponse
+from unified_rerank._wrapping import ClientSlot, assign_or_restore
 from unified_rerank.providers import split_model
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ class UnifiedRerank(BaseDocumentCompressor):
     priority: float | None = None
     """Request priority (providers that support it, e.g. Cohere 0-999)."""
 
-    _cache: _ClientCache = PrivateAttr(default_factory=lambda: _ClientCache())
+    _cache: ClientSlot[RerankClient] = PrivateAttr(default_factory=ClientSlot)
 
     @field_validator("provider_options", mode="after")
     @classmethod
@@ -195,18 +196,7 @@ class UnifiedRerank(BaseDocumentCompressor):
         return self
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # pydantic keeps an assigned value that a model validator then refused: put the old
-        # one back, so a refused assignment changes nothing.
-        if name not in type(self).model_fields:
-            super().__setattr__(name, value)
-            return
-        old, fields_set = self.__dict__.get(name), set(self.__pydantic_fields_set__)
-        try:
-            super().__setattr__(name, value)
-        except Exception:
-            self.__dict__[name] = old
-            object.__setattr__(self, "__pydantic_fields_set__", fields_set)
-            raise
+        assign_or_restore(self, name, value, super().__setattr__)  # a refusal changes nothing
 
     # -- the core client ---------------------------------------------------------------------
 
@@ -229,14 +219,9 @@ class UnifiedRerank(BaseDocumentCompressor):
         if a client field was changed since)."""
         if self.client is not None:
             return self.client
-        cache, settings = self._cache, self._client_settings()
-        core = cache.client
-        if core is None or cache.settings != settings:
-            core = RerankClient(self.provider, **self._client_kwargs())
-            if cache.client is not None:
-                cache.client.close()  # its async pools close with their event loops
-            cache.client, cache.settings = core, settings
-        return core
+        return self._cache.get(
+            self._client_settings(), lambda: RerankClient(self.provider, **self._client_kwargs())
+        )
 
     def _client_kwargs(self) -> dict[str, Any]:
         options: dict[str, Any] = dict(self.provider_options)
@@ -255,7 +240,7 @@ class UnifiedRerank(BaseDocumentCompressor):
     def __copy__(self) -> Self:
         # model_copy() (shallow) would share the cache; a copy gets its own client instead.
         copied = super().__copy__()
-        copied._cache = _ClientCache()
+        copied._cache = ClientSlot()
         return copied
 
     def close(self) -> None:
@@ -388,30 +373,6 @@ class UnifiedRerank(BaseDocumentCompressor):
         if not docs:
             return []
         return _ranked(docs, await self.arerank(docs, query))
-
-
-class _ClientCache:
-    """Holds the built core client. A deep copy or a pickle starts empty (an HTTP pool can be
-    neither copied nor pickled). A copy, shallow or deep, builds its own client on first use.
-    """
-
-    __slots__ = ("client", "settings")
-
-    def __init__(self) -> None:
-        self.client: RerankClient | None = None
-        self.settings: tuple[Any, ...] | None = None
-
-    def __eq__(self, other: object) -> bool:
-        # A cache is not part of a reranker's value: equal settings make equal rerankers.
-        return isinstance(other, _ClientCache)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientCache:
-        return _ClientCache()
-
-    def __reduce__(self) -> tuple[type[_ClientCache], tuple[()]]:
-        return (_ClientCache, ())
 
 
 def _to_input(doc: DocumentLike, rank_fields: list[str] | None) -> str | dict[str, Any]:

@@ -31,6 +31,7 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle, TextNode
 
 from unified_rerank import RerankClient, Reranker, RerankResponse
+from unified_rerank._wrapping import ClientSlot, assign_or_restore
 from unified_rerank.providers import split_model
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class UnifiedRerank(BaseNodePostprocessor):
 
     _injected: Reranker | None = PrivateAttr(default=None)
     _secrets: _Secrets = PrivateAttr(default_factory=lambda: _Secrets())
-    _cache: _ClientCache = PrivateAttr(default_factory=lambda: _ClientCache())
+    _cache: ClientSlot[RerankClient] = PrivateAttr(default_factory=ClientSlot)
     _ready: bool = PrivateAttr(default=False)
 
     def __init__(
@@ -250,18 +251,7 @@ class UnifiedRerank(BaseNodePostprocessor):
             )
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # pydantic keeps an assigned value that a model validator then refused: put the old
-        # one back, so a refused assignment changes nothing.
-        if name not in type(self).model_fields:
-            super().__setattr__(name, value)
-            return
-        old, fields_set = self.__dict__.get(name), set(self.__pydantic_fields_set__)
-        try:
-            super().__setattr__(name, value)
-        except Exception:
-            self.__dict__[name] = old
-            object.__setattr__(self, "__pydantic_fields_set__", fields_set)
-            raise
+        assign_or_restore(self, name, value, super().__setattr__)  # a refusal changes nothing
 
     @classmethod
     def class_name(cls) -> str:
@@ -273,14 +263,10 @@ class UnifiedRerank(BaseNodePostprocessor):
         and built again when a client field (``base_url``, ``api_key``, ...) has changed."""
         if self._injected is not None:
             return self._injected
-        cache, settings = self._cache, self._client_settings()
-        core = cache.client
-        if core is None or cache.settings != settings:
-            core = RerankClient(self.provider, **self._client_kwargs(self._secrets))
-            if cache.client is not None:
-                cache.client.close()  # its async pools close with their event loops
-            cache.client, cache.settings = core, settings
-        return core
+        return self._cache.get(
+            self._client_settings(),
+            lambda: RerankClient(self.provider, **self._client_kwargs(self._secrets)),
+        )
 
     @property
     def api_key(self) -> SecretStr | None:
@@ -324,7 +310,7 @@ class UnifiedRerank(BaseNodePostprocessor):
     def __copy__(self) -> Self:
         # model_copy() (shallow) would share the built client; a copy builds its own.
         copied = super().__copy__()
-        copied._cache = _ClientCache()
+        copied._cache = ClientSlot()
         return copied
 
     # -- the two entry points ------------------------------------------------------------------
@@ -494,29 +480,6 @@ class _Secrets:
 
     def __reduce__(self) -> Any:
         raise TypeError("credentials are not pickled")
-
-
-class _ClientCache:
-    """The built core client and the settings it was built with. A deep copy starts empty
-    (an HTTP pool can be neither copied nor pickled); equal for any two caches, so it never
-    makes two rerankers unequal."""
-
-    __slots__ = ("client", "settings")
-
-    def __init__(self) -> None:
-        self.client: RerankClient | None = None
-        self.settings: tuple[Any, ...] | None = None
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _ClientCache)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientCache:
-        return _ClientCache()
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a connection pool is not pickled")
 
 
 _PLAIN = {TextNode}
