@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
 from unified_rerank.errors import InvalidRequestError, ProviderError
-from unified_rerank.providers import get_provider
+from unified_rerank.providers import get_provider, watsonx
 from unified_rerank.providers.base import RawResponse
 from unified_rerank.schema import RerankRequest
 
@@ -59,3 +60,29 @@ def test_an_error_body_nested_too_deep_is_still_a_typed_error(slug: str) -> None
     err = error(RawResponse(500, {}, deep), request)
     assert isinstance(err, ProviderError)
     assert err.status_code == 500
+
+
+def _jwt(claims: str) -> str:
+    payload = base64.urlsafe_b64encode(claims.encode()).decode().rstrip("=")
+    return f"h.{payload}.s"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'{"access_token": "t", "expires_in": 1' + b"0" * 400 + b"}",  # was OverflowError
+        b'{"access_token": "t", "expires_in": NaN}',  # was a NaN lifetime
+        b'{"access_token": "t", "expires_in": Infinity}',  # was an infinite lifetime
+        b'{"access_token": "%s"}' % _jwt('{"iat": 0, "exp": 1' + "0" * 400 + "}").encode(),
+        b'{"access_token": "%s"}' % _jwt("[" * 5000 + "]" * 5000).encode(),  # RecursionError
+    ],
+)
+def test_an_iam_answer_without_a_usable_lifetime_is_a_provider_error(answer: bytes) -> None:
+    with pytest.raises(ProviderError, match="neither expires_in nor expiration"):
+        watsonx.read_iam(RawResponse(200, {}, answer))
+
+
+def test_an_iam_lifetime_falls_back_to_the_jwt_claims() -> None:
+    token = _jwt('{"iat": 100, "exp": 3700}')
+    answer = json.dumps({"access_token": token, "expires_in": float("nan")}).encode()
+    assert watsonx.read_iam(RawResponse(200, {}, answer)).lifetime == 3600.0

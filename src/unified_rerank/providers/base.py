@@ -580,6 +580,18 @@ def number(value: Any) -> int | float | None:
     return value
 
 
+def positive_seconds(value: Any) -> float | None:
+    """A duration read from an answer, as finite positive seconds; None for anything else (a
+    bool, a string, NaN, an infinity, an integer too large for a float, zero or less)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
 def integer(value: Any) -> int | None:
     n = number(value)
     return n if isinstance(n, int) else None

@@ -46,6 +46,7 @@ from .base import (
     json_headers,
     loads_or_none,
     malformed,
+    positive_seconds,
     render_texts,
     standard_error,
 )
@@ -254,12 +255,12 @@ def read_iam(raw: RawResponse) -> _tokens.Issued:
     token = answer.get("access_token") if isinstance(answer, dict) else None
     if not isinstance(token, str) or not token:
         raise malformed(SLUG, raw, "the IAM answer has no access_token")
-    lifetime = answer.get("expires_in")
-    if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or lifetime <= 0:
+    lifetime = positive_seconds(answer.get("expires_in"))
+    if lifetime is None:
         lifetime = _jwt_lifetime(token, answer.get("expiration"))
     if lifetime is None:
         raise malformed(SLUG, raw, "the IAM answer says neither expires_in nor expiration")
-    return _tokens.Issued({"Authorization": f"Bearer {token}"}, float(lifetime))
+    return _tokens.Issued({"Authorization": f"Bearer {token}"}, lifetime)
 
 
 def _jwt_lifetime(token: str, expiration: Any) -> float | None:
@@ -270,9 +271,9 @@ def _jwt_lifetime(token: str, expiration: Any) -> float | None:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         expires = expiration if isinstance(expiration, (int, float)) else claims["exp"]
         lifetime = float(expires) - float(claims["iat"])
-    except (IndexError, KeyError, TypeError, ValueError):
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError, RecursionError):
         return None
-    return lifetime if lifetime > 0 else None
+    return positive_seconds(lifetime)
 
 
 def iam_error(raw: RawResponse) -> RerankError:
