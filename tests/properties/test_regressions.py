@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
 import pytest
+from pydantic import SecretStr
 
 from unified_rerank.errors import InvalidRequestError, ProviderError
-from unified_rerank.providers import get_provider, watsonx
-from unified_rerank.providers.base import RawResponse
+from unified_rerank.providers import get_provider, portkey, watsonx
+from unified_rerank.providers.base import ClientConfig, RawResponse
 from unified_rerank.schema import RerankRequest
 
 HUGE = b"1" + b"0" * 400  # a JSON integer no float can hold
@@ -86,3 +88,31 @@ def test_an_iam_lifetime_falls_back_to_the_jwt_claims() -> None:
     token = _jwt('{"iat": 100, "exp": 3700}')
     answer = json.dumps({"access_token": token, "expires_in": float("nan")}).encode()
     assert watsonx.read_iam(RawResponse(200, {}, answer)).lifetime == 3600.0
+
+
+def _portkey_headers(**options: object) -> dict[str, str]:
+    config = ClientConfig(provider="portkey", api_key=SecretStr("pk-1"), options=options)
+    return portkey.headers(config)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"trace_id": "a\nb"},  # was sent: httpx refuses it while sending
+        {"virtual_key": "Jos\u00e9"},  # was sent: httpx cannot encode it
+        {"config": {"k": {1, 2}}},  # was a TypeError from json.dumps
+        {"metadata": {"k": b"x"}},  # was a TypeError from json.dumps
+        {"config": {"retry": {"attempts": math.nan}}},  # was sent as NaN, not JSON
+        {"provider_api_key": "sk-1\r\nX-Evil: 1"},
+    ],
+)
+def test_a_portkey_option_that_cannot_go_in_a_header_is_refused(options: dict[str, object]) -> None:
+    with pytest.raises(InvalidRequestError, match="portkey option") as caught:
+        _portkey_headers(**options)
+    assert "sk-1" not in str(caught.value)
+
+
+def test_portkey_json_headers_are_ascii_json_as_the_sdk_sends_them() -> None:
+    headers = _portkey_headers(metadata={"_user": "Jos\u00e9"})
+    assert headers["x-portkey-metadata"] == '{"_user":"Jos\\u00e9"}'
+    assert json.loads(headers["x-portkey-metadata"]) == {"_user": "Jos\u00e9"}

@@ -148,5 +148,9 @@ def client_config(slug: str, setup: Setup) -> ClientConfig:
 def secrets_of(setup: Setup) -> list[str]:
     """Every secret in ``setup``: the key and the secret-looking option values."""
     found = [setup.key] if setup.key else []
-    found += [v for k, v in setup.options.items() if "secret" in k or k.endswith("api_key")]
+    found += [
+        v
+        for k, v in setup.options.items()
+        if ("secret" in k or k.endswith("api_key")) and isinstance(v, str) and v
+    ]
     return found

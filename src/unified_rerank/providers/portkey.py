@@ -101,15 +101,20 @@ def headers(config: ClientConfig) -> dict[str, str]:
             continue
         if not isinstance(value, str) or not value:
             raise _bad(name, value, "a non-empty string")
-        own[header] = value
+        own[header] = _sendable(name, value)
     for name, header in JSON_HEADERS.items():
         value = opts.get(name)
         if value is None:
             continue
         if isinstance(value, Mapping):
-            own[header] = json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False)
+            # ASCII JSON (non-ASCII as \u escapes), as the Portkey SDK's json.dumps sends it:
+            # httpx sends str header values as ASCII.
+            try:
+                own[header] = json.dumps(dict(value), separators=(",", ":"), allow_nan=False)
+            except (TypeError, ValueError):
+                raise _bad(name, value, "a dict of JSON values") from None
         elif isinstance(value, str) and value:
-            own[header] = value
+            own[header] = _sendable(name, value)
         else:
             raise _bad(name, value, "a dict or a non-empty string")
     secret = opts.get("provider_api_key")
@@ -117,8 +122,16 @@ def headers(config: ClientConfig) -> dict[str, str]:
         value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
         if not isinstance(value, str) or not value:
             raise _bad("provider_api_key", secret, "a non-empty string")
-        own["Authorization"] = f"Bearer {value}"
+        own["Authorization"] = f"Bearer {_sendable('provider_api_key', value)}"
     return config.merged_headers(own)
+
+
+def _sendable(name: str, value: str) -> str:
+    """``value`` if it can go in a header (printable ASCII or tabs: what httpx sends), else
+    an ``InvalidRequestError`` before any I/O rather than an encoding error while sending."""
+    if not all(" " <= c <= "~" or c == "\t" for c in value):
+        raise _bad(name, value, "printable ASCII text (no line breaks) to go in a header")
+    return value
 
 
 def validate(request: RerankRequest, config: ClientConfig) -> None:

@@ -1,0 +1,97 @@
+"""Property-based: any value for any of a provider's client options (``region=``, ``config=``,
+``provider_api_key=``, ...) gives a typed error before I/O or a sound request; a secret
+option's value never appears in an error or a request's repr."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.properties import strategies as S
+from tests.properties.checks import cases, check_error, check_secrets, decoded_body, name_of
+from tests.properties.tally import count
+from tests.properties.test_provider_properties import PROPERTY
+from tests.support.provider_configs import Setup, client_config
+from unified_rerank.errors import RerankError
+from unified_rerank.providers import get_provider
+from unified_rerank.schema import RerankRequest
+
+#: Values a caller may pass by mistake: wrong types, empty, odd numbers, non-JSON objects.
+OPTION_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "a\nb",
+            "Jos\u00e9",
+            {"user": "Jos\u00e9"},
+            {"k": {1, 2}},
+            {"k": b"bytes"},
+            {"retry": {"attempts": math.nan}},
+            {("tuple",): 1},
+            {1, 2},
+            b"bytes",
+            "us-east-1",
+            "cn-beijing",
+            "2025-10",
+            "api-key",
+            "{not json",
+            '{"retry": {"attempts": 3}}',
+        ]
+    ),
+    S.NICE_TEXT,
+    S.ODD,
+    S.FINITE_JSON,
+    st.dictionaries(st.text(max_size=4), S.JSON, max_size=3),
+)
+SECRET_MARK = "SECRET-OPTION-VALUE-55c2"
+
+
+def _secret_option(name: str) -> bool:
+    return any(part in name for part in ("secret", "api_key", "token", "credentials"))
+
+
+#: The set-ups of providers that take options.
+WITH_OPTIONS = [p for p in cases() if get_provider(p.values[0]).options]
+
+
+@pytest.mark.parametrize(("slug", "setup"), WITH_OPTIONS)
+@settings(PROPERTY, max_examples=60)
+@given(data=st.data())
+def test_any_option_value_is_refused_or_built(slug: str, setup: Setup, data: st.DataObject) -> None:
+    provider = get_provider(slug)
+    names = sorted(provider.options)
+    changed = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
+    options: dict[str, Any] = dict(setup.options)
+    for name in changed:
+        value = data.draw(OPTION_VALUES, label=name)
+        if _secret_option(name) and isinstance(value, str):
+            value = SECRET_MARK + value  # a secret-looking value, so a leak is found
+        options[name] = value
+    secrets = [v for k, v in options.items() if _secret_option(k) and isinstance(v, str)]
+    marked = dataclasses.replace(setup, options=options)
+    config = client_config(slug, marked)
+    request = RerankRequest.create(model=setup.models[0], query="q", documents=["a", "b"])
+    try:
+        provider.validate(request, config)
+        if provider.run_local is not None:
+            count(name_of(slug, setup), "option", "accepted (in-process)")
+            return
+        assert provider.build is not None
+        call = provider.build(request, config)
+    except RerankError as err:
+        check_error(err, marked)
+        shown = f"{err} {err!r}"
+        assert not any(s in shown for s in secrets if SECRET_MARK in s), shown
+        count(name_of(slug, setup), "option", f"refused: {type(err).__name__}")
+        return
+    check_secrets(call, marked)
+    decoded_body(call)
+    for value in call.headers.values():
+        # What httpx can send: it encodes str header values as ASCII; no line breaks.
+        assert isinstance(value, str) and value.isascii(), value
+        assert "\n" not in value and "\r" not in value, value
+    count(name_of(slug, setup), "option", "built")
