@@ -165,5 +165,5 @@ def test_gc_finds_no_open_pool_after_runs(loopback: Loopback) -> None:
     for _ in range(3):
         asyncio.run(client.arerank(model="rerank-v3.5", query="q", documents=["a", "b"]))
     gc.collect()
-    live = [o for o in gc.get_objects() if isinstance(o, httpx.AsyncClient) and not o.is_closed]
+    live = [o for o in gc.get_objects() if type(o) is httpx.AsyncClient and not o.is_closed]
     assert live == []
