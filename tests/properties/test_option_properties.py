@@ -1,6 +1,6 @@
-"""Property-based: any value for any of a provider's client options (``region=``, ``config=``,
-``provider_api_key=``, ...) gives a typed error before I/O or a sound request; a secret
-option's value never appears in an error or a request's repr."""
+"""Property-based: any client configuration (any value for a provider's options such as
+``region=``, ``config=``, ``provider_api_key=``; odd API keys; extra headers) gives a typed
+error before I/O or a request httpx can send; a secret never appears in an error or a repr."""
 
 from __future__ import annotations
 
@@ -47,6 +47,16 @@ OPTION_VALUES = st.one_of(
     S.FINITE_JSON,
     st.dictionaries(st.text(max_size=4), S.JSON, max_size=3),
 )
+#: Endings of an API key: a trailing newline (read from a file), CRLF, non-ASCII, controls.
+KEY_SUFFIXES = st.sampled_from(["", "\n", "\r\nX-Evil: 1", "\u00e9", "\x00", "\t", " "]) | st.text(
+    max_size=3
+)
+#: Extra headers a caller passes: mostly fine, some that cannot be sent.
+EXTRA_HEADERS = st.dictionaries(
+    st.sampled_from(["X-Trace", "x-a", "Bad Name", "", "X-\u00e9"]) | st.text(max_size=4),
+    st.sampled_from(["v", "a\nb", "\u00e9", "", "x" * 10]) | st.text(max_size=4),
+    max_size=2,
+)
 SECRET_MARK = "SECRET-OPTION-VALUE-55c2"
 
 
@@ -54,17 +64,13 @@ def _secret_option(name: str) -> bool:
     return any(part in name for part in ("secret", "api_key", "token", "credentials"))
 
 
-#: The set-ups of providers that take options.
-WITH_OPTIONS = [p for p in cases() if get_provider(p.values[0]).options]
-
-
-@pytest.mark.parametrize(("slug", "setup"), WITH_OPTIONS)
+@pytest.mark.parametrize(("slug", "setup"), cases())
 @settings(PROPERTY, max_examples=60)
 @given(data=st.data())
 def test_any_option_value_is_refused_or_built(slug: str, setup: Setup, data: st.DataObject) -> None:
     provider = get_provider(slug)
     names = sorted(provider.options)
-    changed = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
+    changed = data.draw(st.lists(st.sampled_from(names), max_size=2, unique=True)) if names else []
     options: dict[str, Any] = dict(setup.options)
     for name in changed:
         value = data.draw(OPTION_VALUES, label=name)
@@ -72,8 +78,13 @@ def test_any_option_value_is_refused_or_built(slug: str, setup: Setup, data: st.
             value = SECRET_MARK + value  # a secret-looking value, so a leak is found
         options[name] = value
     secrets = [v for k, v in options.items() if _secret_option(k) and isinstance(v, str)]
-    marked = dataclasses.replace(setup, options=options)
-    config = client_config(slug, marked)
+    key = setup.key
+    if key is not None and data.draw(st.booleans(), label="odd key"):
+        key = SECRET_MARK + data.draw(KEY_SUFFIXES, label="key suffix")
+        secrets.append(key)
+    marked = dataclasses.replace(setup, options=options, key=key)
+    extra = data.draw(EXTRA_HEADERS, label="extra headers")
+    config = dataclasses.replace(client_config(slug, marked), headers=extra)
     request = RerankRequest.create(model=setup.models[0], query="q", documents=["a", "b"])
     try:
         provider.validate(request, config)

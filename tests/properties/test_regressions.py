@@ -9,7 +9,9 @@ import math
 import pytest
 from pydantic import SecretStr
 
-from unified_rerank.errors import InvalidRequestError, ProviderError
+from tests.support.loopback import Loopback
+from unified_rerank import RerankClient
+from unified_rerank.errors import AuthenticationError, InvalidRequestError, ProviderError
 from unified_rerank.providers import get_provider, portkey, watsonx
 from unified_rerank.providers.base import ClientConfig, RawResponse
 from unified_rerank.schema import RerankRequest
@@ -116,3 +118,28 @@ def test_portkey_json_headers_are_ascii_json_as_the_sdk_sends_them() -> None:
     headers = _portkey_headers(metadata={"_user": "Jos\u00e9"})
     assert headers["x-portkey-metadata"] == '{"_user":"Jos\\u00e9"}'
     assert json.loads(headers["x-portkey-metadata"]) == {"_user": "Jos\u00e9"}
+
+
+@pytest.mark.parametrize("key", ["sk-SECRET-77\n", "sk-SECRET-77\r\nX: y", "sk-SECR\u00c9T-77"])
+def test_an_api_key_that_cannot_go_in_a_header_is_refused_without_showing_it(
+    key: str, loopback: Loopback
+) -> None:
+    # "\n" was sent: h11 refused it and the retried APIConnectionError quoted the header,
+    # key included; a non-ASCII key was a UnicodeEncodeError from httpx.
+    client = RerankClient("cohere", api_key=key, base_url=loopback.url, max_retries=0)
+    with pytest.raises(AuthenticationError, match="cannot be sent") as caught:
+        client.rerank(model="rerank-v3.5", query="q", documents=["a"])
+    assert "SECRET" not in f"{caught.value} {caught.value!r}"
+    assert loopback.received == []
+
+
+def test_an_extra_header_that_cannot_be_sent_is_refused_without_showing_it(
+    loopback: Loopback,
+) -> None:
+    client = RerankClient(
+        "cohere", api_key="k", base_url=loopback.url, headers={"X-Token": "tok-SECRET\n"}
+    )
+    with pytest.raises(InvalidRequestError, match="'X-Token' cannot be sent") as caught:
+        client.rerank(model="rerank-v3.5", query="q", documents=["a"])
+    assert "SECRET" not in str(caught.value)
+    assert loopback.received == []

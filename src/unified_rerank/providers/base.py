@@ -24,6 +24,7 @@ import functools
 import json
 import math
 import operator
+import re
 import time
 import uuid
 from collections import deque
@@ -83,6 +84,10 @@ __all__ = [
     "render_text",
     "retry_after_seconds",
 ]
+
+#: What httpx can send in a header: a token name; a value of printable ASCII and tabs.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 #: Computes per-attempt headers (request signing); called by the transport before every send.
 Signer = Callable[["HttpCall"], Mapping[str, str]]
@@ -172,10 +177,21 @@ class ClientConfig:
                 f"no API key for {self.provider}: pass api_key=... or set {names}",
                 provider=self.provider,
             )
-        return self.api_key.get_secret_value()
+        return self._sendable_key(self.api_key.get_secret_value())
 
     def optional_key(self) -> str | None:
-        return self.api_key.get_secret_value() if self.api_key is not None else None
+        return None if self.api_key is None else self._sendable_key(self.api_key.get_secret_value())
+
+    def _sendable_key(self, key: str) -> str:
+        """``key`` if it can go in a header. Else an error that never shows it: httpx would
+        fail while sending (a line break: with the header, key included, in its message)."""
+        if not _HEADER_VALUE.fullmatch(key):
+            raise AuthenticationError(
+                f"the API key for {self.provider} holds a line break, a control or a non-ASCII "
+                "character (a trailing newline read from a file?), so it cannot be sent",
+                provider=self.provider,
+            )
+        return key
 
     def root(self, default: str | None) -> str:
         """The API root: ``base_url`` if given, else the provider's default, without a '/'."""
@@ -188,7 +204,20 @@ class ClientConfig:
         return root.rstrip("/")
 
     def merged_headers(self, own: Mapping[str, str]) -> dict[str, str]:
-        """The provider's headers, then the user's extra headers (which win)."""
+        """The provider's headers, then the user's extra headers (which win); an extra
+        header that cannot be sent is refused here, its value never shown (it may be a key)."""
+        for name, value in self.headers.items():
+            if not (
+                isinstance(name, str)
+                and isinstance(value, str)
+                and _HEADER_NAME.fullmatch(name)
+                and _HEADER_VALUE.fullmatch(value)
+            ):
+                raise InvalidRequestError(
+                    f"header {name!r:.60} cannot be sent: names are HTTP tokens, values "
+                    "printable ASCII strings without line breaks",
+                    provider=self.provider,
+                )
         return {**own, **self.headers}
 
 
