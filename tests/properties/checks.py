@@ -71,6 +71,10 @@ def check_ranking(resp: RerankResponse, request: RerankRequest) -> None:
         expected = request.document_object(r.index) if request.return_documents else None
         assert r.document == expected, (r.index, r.document, expected)
     json.loads(resp.model_dump_json())  # the whole response serialises (id, model, usage)
+    for name in ("search_units", "total_tokens", "rerank_units"):
+        units = getattr(resp.usage, name)
+        finite = type(units) is int or (type(units) is float and math.isfinite(units))
+        assert units is None or (finite and units >= 0), f"usage.{name} = {units!r}"
     assert isinstance(resp.id, str) and resp.id
     assert isinstance(resp.model, str) and resp.model
 

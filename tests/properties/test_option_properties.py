@@ -65,7 +65,7 @@ def _secret_option(name: str) -> bool:
 
 
 @pytest.mark.parametrize(("slug", "setup"), cases())
-@settings(PROPERTY, max_examples=60)
+@settings(PROPERTY, max_examples=40)
 @given(data=st.data())
 def test_any_option_value_is_refused_or_built(slug: str, setup: Setup, data: st.DataObject) -> None:
     provider = get_provider(slug)

@@ -143,3 +143,14 @@ def test_an_extra_header_that_cannot_be_sent_is_refused_without_showing_it(
         client.rerank(model="rerank-v3.5", query="q", documents=["a"])
     assert "SECRET" not in str(caught.value)
     assert loopback.received == []
+
+
+@pytest.mark.parametrize("units", [b"-1", b"NaN", b"Infinity", b"-0.5"])
+def test_a_usage_count_that_is_not_a_count_is_no_usage(units: bytes) -> None:
+    # A negative, NaN or infinite count was reported as the usage.
+    request = RerankRequest.create(model="m", query="q", documents=["a"])
+    body = b'{"results": [{"index": 0, "relevance_score": 0.5}], "meta": {"billed_units": '
+    body += b'{"search_units": ' + units + b"}}}"
+    parse = get_provider("cohere").parse
+    assert parse is not None
+    assert parse(RawResponse(200, {}, body), request).usage.search_units is None

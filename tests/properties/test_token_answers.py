@@ -67,7 +67,7 @@ EXCHANGING = [p for p in cases(http_only=True) if not p.marks and _exchange(*p.v
 
 
 @pytest.mark.parametrize(("slug", "setup"), EXCHANGING)
-@settings(PROPERTY, max_examples=100)
+@settings(PROPERTY, max_examples=60)
 @given(data=st.data())
 def test_any_token_answer_gives_headers_or_a_typed_error(
     slug: str, setup: Setup, data: st.DataObject

@@ -601,12 +601,15 @@ def new_id() -> str:
 
 
 def number(value: Any) -> int | float | None:
-    """A usage count as given (int stays int, 1.0 becomes 1), or None if not a number."""
+    """A usage count as given (int stays int, 1.0 becomes 1), or None if it is not a count:
+    not a number, negative, NaN or infinite."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    if isinstance(value, float):
+        if not math.isfinite(value) or value < 0:
+            return None
+        return int(value) if value.is_integer() else value
+    return value if value >= 0 else None
 
 
 def positive_seconds(value: Any) -> float | None:
