@@ -87,6 +87,7 @@ def test_any_2xx_answer_is_a_ranking_or_a_provider_error(
         count(name_of(slug, setup), "parse", f"{kind}: {type(err).__name__}")
         return
     check_ranking(resp, request)
+    assert resp.provider == slug
     count(name_of(slug, setup), "parse", f"{kind}: ranking")
 
 
@@ -103,6 +104,7 @@ def test_a_valid_answer_gives_exactly_its_ranking(
     headers = data.draw(S.HEADERS, label="headers")
     resp = provider.parse(RawResponse(200, headers, S.dumps(answer)), request)
     check_exact(resp, request, given_scores)
+    assert resp.provider == slug
     count(name_of(slug, setup), "valid", "ranking")
 
 
