@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.provider_configs import SETUPS, Setup, secrets_of, setups_for
@@ -226,6 +227,19 @@ def check_top_n(body: Any, request: RerankRequest, setup: Setup) -> None:
             assert value in (wanted, min(request.top_n, n)), (path, value, request.top_n)
         else:  # no top_n asked: every result (a provider needing a count sends them all)
             assert value == n, (path, value, n)
+
+
+def check_sendable(call: HttpCall) -> None:
+    """A request httpx can send where it was meant to go: a URL without spaces, fragment or
+    stray query (a model id in a path is escaped), headers of printable ASCII."""
+    url = httpx.URL(call.url)
+    assert url.scheme in ("http", "https") and url.host, call.url
+    assert not any(c.isspace() for c in call.url), call.url
+    assert not url.fragment, f"a fragment in {call.url}"
+    assert set(url.params) <= {"version"}, f"a stray query in {call.url}"
+    for name, value in call.headers.items():
+        assert name.isascii() and value.isascii(), (name, "a non-ASCII header")
+        assert not any(c in value for c in "\r\n\0"), (name, "a line break in a header")
 
 
 def check_secrets(call: HttpCall, setup: Setup) -> None:

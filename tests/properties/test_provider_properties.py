@@ -27,6 +27,7 @@ from tests.properties.checks import (
     check_query,
     check_ranking,
     check_secrets,
+    check_sendable,
     check_top_n,
     decoded_body,
     name_of,
@@ -157,6 +158,7 @@ def test_any_request_is_refused_before_io_or_built_soundly(
         count(name, "build", f"refused: {type(err).__name__}")
         return
     check_secrets(call, setup)
+    check_sendable(call)
     body = decoded_body(call)
     assert isinstance(body, dict), body
     check_documents_in_order(body, request)

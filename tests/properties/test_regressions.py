@@ -6,6 +6,7 @@ import base64
 import json
 import math
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -154,3 +155,16 @@ def test_a_usage_count_that_is_not_a_count_is_no_usage(units: bytes) -> None:
     parse = get_provider("cohere").parse
     assert parse is not None
     assert parse(RawResponse(200, {}, body), request).usage.search_units is None
+
+
+@pytest.mark.parametrize("model", ["a b?c=1#frag", "\x1b", "x/y%2Fz"])
+def test_an_nvidia_hosted_model_id_stays_one_url_path(model: str) -> None:
+    # "?"/"#" turned into a query and fragment (the call went elsewhere); "\x1b" made an URL
+    # httpx refuses while sending.
+    config = ClientConfig(provider="nvidia", api_key=SecretStr("k"))
+    request = RerankRequest.create(model=model, query="q", documents=["a"])
+    build = get_provider("nvidia").build
+    assert build is not None
+    url = httpx.URL(build(request, config).url)
+    assert url.path.startswith("/v1/retrieval/") and url.path.endswith("/reranking")
+    assert not url.query and not url.fragment

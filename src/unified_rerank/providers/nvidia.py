@@ -30,6 +30,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import InvalidRequestError, RerankError
 from ..schema import RerankRequest, RerankResponse
@@ -83,8 +84,10 @@ def model_id(model: str) -> str:
 
 
 def hosted_url(model: str) -> str:
-    """The hosted endpoint of a resolved model id."""
-    return f"{HOSTED_ROOT}/{HOSTED_MODELS.get(model) or model.replace('.', '_')}/reranking"
+    """The hosted endpoint of a resolved model id (escaped: an id holding '?', '#', spaces or
+    control characters stays one path, never a query or an unsendable URL)."""
+    path = HOSTED_MODELS.get(model) or model.replace(".", "_")
+    return f"{HOSTED_ROOT}/{quote(path, safe='/:')}/reranking"
 
 
 def self_hosted_url(config: ClientConfig) -> str:
