@@ -21,14 +21,13 @@ import jsonschema  # type: ignore[import-untyped]
 import yaml
 from typing_extensions import Required
 
-from tests.support.provider_configs import Setup
-
 Check = Callable[[dict[str, Any]], None]
 
 
-def check_schema(slug: str, setup: Setup, body: dict[str, Any]) -> str:
-    """Checks ``body`` against the schema of ``setup`` (else of ``slug``); what was done."""
-    check = SCHEMAS.get(setup.name) or SCHEMAS.get(slug)
+def check_schema(slug: str, url: str, body: dict[str, Any]) -> str:
+    """Checks ``body``, sent to ``url``, against its provider's schema; what was done."""
+    api = ROUTES.get(slug)
+    check = SCHEMAS.get(api(url) if api is not None else slug)
     if check is None:
         return "no schema"
     check(body)
@@ -323,7 +322,12 @@ def _same_length(body: dict[str, Any]) -> None:
     assert len(body["queries"]) == len(body["documents"])
 
 
-#: set-up name (or slug) -> a check raising when the body breaks the provider's schema
+#: Providers with several APIs: slug -> which one a URL is (the SCHEMAS key).
+ROUTES: dict[str, Callable[[str], str]] = {
+    "bedrock": lambda url: "bedrock-rerank" if url.endswith("/rerank") else "bedrock-invoke",
+    "azure-ai": lambda url: "azure-ai-v1" if url.endswith("/v1/rerank") else "azure-ai-v2",
+}
+#: slug (or API, see ROUTES) -> a check raising when the body breaks the provider's schema
 SCHEMAS: dict[str, Check] = {
     "bedrock-rerank": _bedrock_rerank,
     "bedrock-invoke": _json_schema(BEDROCK_INVOKE),

@@ -164,5 +164,5 @@ def test_any_request_is_refused_before_io_or_built_soundly(
     check_documents_in_order(body, request)
     check_query(body, request)
     check_top_n(body, request, setup)
-    checked = check_schema(slug, setup, body)
+    checked = check_schema(slug, call.url, body)
     count(name, "build", f"built ({checked})")

@@ -168,3 +168,26 @@ def test_an_nvidia_hosted_model_id_stays_one_url_path(model: str) -> None:
     url = httpx.URL(build(request, config).url)
     assert url.path.startswith("/v1/retrieval/") and url.path.endswith("/reranking")
     assert not url.query and not url.fragment
+
+
+@pytest.mark.parametrize("slug", ["nvidia", "deepinfra"])
+def test_a_model_id_with_a_lone_surrogate_is_refused_before_io(slug: str) -> None:
+    # quote() raised UnicodeEncodeError while building the endpoint URL.
+    config = ClientConfig(provider=slug, api_key=SecretStr("k"))
+    request = RerankRequest.create(model="org/m\ud800", query="q", documents=["a"])
+    build = get_provider(slug).build
+    assert build is not None
+    with pytest.raises(InvalidRequestError, match="cannot go in a URL"):
+        build(request, config)
+
+
+@pytest.mark.parametrize("name", ["", "k" * 101])
+def test_a_bedrock_rerank_parameter_name_outside_the_service_model_is_refused(name: str) -> None:
+    # botocore's AdditionalModelRequestFieldsKey is 1 to 100 characters; it was sent anyway.
+    provider = get_provider("bedrock")
+    config = ClientConfig(provider="bedrock", options={"region": "us-west-2"})
+    request = RerankRequest.create(
+        model="amazon.rerank-v1:0", query="q", documents=["a"], parameters={name: 1}
+    )
+    with pytest.raises(InvalidRequestError, match="1 to 100 characters"):
+        provider.validate(request, config)

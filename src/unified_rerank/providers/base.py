@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from itertools import islice, repeat
 from types import ModuleType
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from pydantic import SecretStr
 from pydantic_core import (
@@ -287,6 +288,19 @@ def json_body(payload: Any) -> bytes:
         # Only a lone surrogate gets here: validation let nothing else that is not JSON in.
         raise InvalidRequestError(
             f"the request holds a value that cannot be sent as JSON ({exc}); fix its encoding"
+        ) from None
+
+
+def url_path(text: str, provider: str, safe: str = "/") -> str:
+    """``text`` escaped for a URL path (a model id in an endpoint): '?', '#', spaces and
+    control characters stay in the path. Text with no UTF-8 form (a lone surrogate) is an
+    ``InvalidRequestError`` before any I/O."""
+    try:
+        return quote(text, safe=safe)
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            f"{text!r:.60} cannot go in a URL (it holds a lone surrogate); fix its encoding",
+            provider=provider,
         ) from None
 
 

@@ -343,6 +343,13 @@ def additional_fields(request: RerankRequest, r: Route) -> dict[str, Any] | None
     dropped, since it changes results.
     """
     fields = dict(request.parameters) if request.parameters is not None else {}
+    for name in fields:
+        # AdditionalModelRequestFieldsKey: 1 to 100 characters (botocore service-2.json).
+        if not 1 <= len(name) <= 100:
+            raise InvalidRequestError(
+                f"bedrock Rerank takes parameters names of 1 to 100 characters, got {name!r:.40}",
+                provider=SLUG,
+            )
     if request.max_tokens_per_doc is not None:
         if not r.is_cohere:
             raise InvalidRequestError(

@@ -26,7 +26,6 @@ The model id is part of the path and keeps its ``/`` (``/v1/inference/Qwen/Qwen3
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from ..errors import InvalidRequestError, RerankError
 from ..schema import RerankRequest, RerankResponse, checked_usage
@@ -44,6 +43,7 @@ from .base import (
     render_texts,
     retry_as_sdk,
     standard_error,
+    url_path,
 )
 
 SLUG = "deepinfra"
@@ -82,7 +82,7 @@ def body(request: RerankRequest) -> dict[str, Any]:
 
 
 def url(request: RerankRequest, config: ClientConfig) -> str:
-    return config.root(BASE_URL) + PATH + quote(request.model, safe="/")
+    return config.root(BASE_URL) + PATH + url_path(request.model, SLUG)
 
 
 def build(request: RerankRequest, config: ClientConfig) -> HttpCall:

@@ -30,7 +30,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from ..errors import InvalidRequestError, RerankError
 from ..schema import RerankRequest, RerankResponse
@@ -44,6 +43,7 @@ from .base import (
     json_headers,
     render_texts,
     standard_error,
+    url_path,
 )
 
 SLUG = "nvidia"
@@ -87,7 +87,7 @@ def hosted_url(model: str) -> str:
     """The hosted endpoint of a resolved model id (escaped: an id holding '?', '#', spaces or
     control characters stays one path, never a query or an unsendable URL)."""
     path = HOSTED_MODELS.get(model) or model.replace(".", "_")
-    return f"{HOSTED_ROOT}/{quote(path, safe='/:')}/reranking"
+    return f"{HOSTED_ROOT}/{url_path(path, SLUG, safe='/:')}/reranking"
 
 
 def self_hosted_url(config: ClientConfig) -> str:
