@@ -37,7 +37,7 @@ from tests.properties.schemas import check_schema
 from tests.properties.tally import count
 from tests.support.provider_configs import Setup, client_config, setups_for
 from unified_rerank.errors import ProviderError, RerankError
-from unified_rerank.providers import get_provider, known_slugs
+from unified_rerank.providers import get_provider, known_slugs, split_model
 from unified_rerank.providers.base import RawResponse
 from unified_rerank.schema import RerankRequest
 
@@ -141,9 +141,18 @@ def test_any_request_is_refused_before_io_or_built_soundly(
 ) -> None:
     provider = get_provider(slug)
     fields: dict[str, Any] = data.draw(S.request_fields(setup), label="fields")
+    if isinstance(fields["model"], str) and data.draw(st.booleans(), label="prefixed"):
+        fields["model"] = f"{slug}/{fields['model']}"  # "cohere/rerank-v3.5": stripped
     config = client_config(slug, setup)
     name = name_of(slug, setup)
     try:
+        # As the client plans a call: the model's route and window size first, then the
+        # request, the provider's checks and the body.
+        if isinstance(fields["model"], str) and fields["model"]:
+            _, fields["model"] = split_model(fields["model"], slug)
+            if provider.run_local is None:
+                window = provider.limits(fields["model"], config).max_documents
+                assert window is None or (type(window) is int and window >= 1), window
         request = RerankRequest.create(**fields)
         provider.validate(request, config)
         if provider.run_local is not None:
