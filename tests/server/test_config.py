@@ -112,6 +112,18 @@ def test_serve_refuses_a_bad_config_with_one_line(tmp_path: Path) -> None:
     assert re.search(r"virtual_keys\.prod\.api_key_env.*UNSET_Y", out.stderr)
 
 
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_serve_refuses_a_port_out_of_range_with_one_line(port: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "unified_rerank", "serve", "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "--port" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_the_app_object_for_other_asgi_servers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

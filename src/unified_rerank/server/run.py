@@ -20,10 +20,17 @@ __all__ = ["add_arguments", "serve"]
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
+def _port(text: str) -> int:
+    """A TCP port; argparse turns the refusal into one usage line (exit 2)."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return int(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``serve`` options (nothing is imported here: ``--help`` stays fast)."""
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    parser.add_argument("--port", type=int, default=8787, help="port (default 8787)")
+    parser.add_argument("--port", type=_port, default=8787, help="port (default 8787)")
     parser.add_argument("--config", metavar="FILE", help="server config, JSON or YAML")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument(
