@@ -543,3 +543,12 @@ def valid_requests(draw: st.DrawFn, setup: Setup) -> RerankRequest:
         top_n=draw(st.none() | st.integers(1, 8)),
         return_documents=draw(st.booleans()),
     )
+
+
+def scored_answer(answer: Answer, scores: list[float]) -> Any:
+    """A well-formed answer scoring every document of a request, in ``answer``'s shape."""
+    if answer.index_as == "position":
+        return _nest(answer.items_at, list(scores), {})
+    items = [{answer.index: _index_value(answer, i), answer.score: s} for i, s in enumerate(scores)]
+    items.sort(key=lambda item: -item[answer.score])
+    return _nest(answer.items_at, items, {})

@@ -45,7 +45,7 @@ from unified_rerank.schema import RerankRequest
 # request and then an answer shaped by it (a few hundred bytes of choices), which the health
 # check flags on this 2-core machine though each case takes about a millisecond.
 PROPERTY = settings(
-    max_examples=80,
+    max_examples=60,
     deadline=None,
     derandomize=True,
     database=None,
@@ -134,7 +134,7 @@ def test_any_error_answer_is_a_typed_error(slug: str, setup: Setup, data: st.Dat
 
 
 @pytest.mark.parametrize(("slug", "setup"), cases())
-@settings(PROPERTY, max_examples=120)
+@settings(PROPERTY, max_examples=100)
 @given(data=st.data())
 def test_any_request_is_refused_before_io_or_built_soundly(
     slug: str, setup: Setup, data: st.DataObject
