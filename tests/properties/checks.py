@@ -237,7 +237,8 @@ def check_sendable(call: HttpCall) -> None:
     assert not any(c.isspace() for c in call.url), call.url
     assert not url.fragment, f"a fragment in {call.url}"
     assert set(url.params) <= {"version"}, f"a stray query in {call.url}"
-    for name, value in call.headers.items():
+    signed = call.signer(call) if call.signer is not None else {}  # as sent: signed per attempt
+    for name, value in {**call.headers, **signed}.items():
         assert name.isascii() and value.isascii(), (name, "a non-ASCII header")
         assert not any(c in value for c in "\r\n\0"), (name, "a line break in a header")
 

@@ -100,6 +100,8 @@ def test_any_option_value_is_refused_or_built(slug: str, setup: Setup, data: st.
             return
         assert provider.build is not None
         call = provider.build(request, config)
+        if call.signer is not None:  # signed before each attempt: may refuse too
+            call.signer(call)
     except RerankError as err:
         check_error(err, marked)
         shown = f"{err} {err!r}"

@@ -191,3 +191,22 @@ def test_a_bedrock_rerank_parameter_name_outside_the_service_model_is_refused(na
     )
     with pytest.raises(InvalidRequestError, match="1 to 100 characters"):
         provider.validate(request, config)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("aws_session_token", "tok-SECRET-1\n"),  # was signed into X-Amz-Security-Token
+        ("aws_secret_access_key", "sec-SECRET-1\u00e9"),
+        ("aws_access_key_id", "AKIA\u00e9"),  # was an unsendable Authorization header
+    ],
+)
+def test_a_bedrock_credential_that_cannot_go_in_a_header_is_refused_unshown(
+    name: str, value: str
+) -> None:
+    options = {"region": "us-west-2", "aws_access_key_id": "AKIA1", "aws_secret_access_key": "s"}
+    config = ClientConfig(provider="bedrock", options={**options, name: value})
+    request = RerankRequest.create(model="amazon.rerank-v1:0", query="q", documents=["a"])
+    with pytest.raises(InvalidRequestError, match=f"{name} holds a line break") as caught:
+        get_provider("bedrock").validate(request, config)
+    assert "SECRET" not in f"{caught.value} {caught.value!r}"

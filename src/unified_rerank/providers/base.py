@@ -304,6 +304,12 @@ def url_path(text: str, provider: str, safe: str = "/") -> str:
         ) from None
 
 
+def header_safe(value: str) -> bool:
+    """True when ``value`` can be sent in an HTTP header: printable ASCII and tabs (httpx
+    encodes header strings as ASCII; a line break fails while sending, quoting the header)."""
+    return _HEADER_VALUE.fullmatch(value) is not None
+
+
 def json_headers(**extra: str) -> dict[str, str]:
     return {"Content-Type": "application/json", "Accept": "application/json", **extra}
 

@@ -60,6 +60,7 @@ from .base import (
     error_for_status,
     error_message,
     finish,
+    header_safe,
     json_body,
     json_headers,
     loads_or_none,
@@ -224,6 +225,10 @@ def _secret_option(config: ClientConfig, name: str) -> SecretStr | None:
         )
     if not secret.get_secret_value():
         raise InvalidRequestError(f"{name} must not be empty", provider=SLUG)
+    if not header_safe(secret.get_secret_value()):  # signed into headers: refused unshown
+        raise InvalidRequestError(
+            f"{name} holds a line break, a control or a non-ASCII character", provider=SLUG
+        )
     return secret
 
 
