@@ -45,6 +45,7 @@ from .base import (
     RawResponse,
     decode_ranked,
     finish,
+    header_safe,
     integer,
     json_body,
     json_headers,
@@ -129,7 +130,7 @@ def headers(config: ClientConfig) -> dict[str, str]:
 def _sendable(name: str, value: str) -> str:
     """``value`` if it can go in a header (printable ASCII or tabs: what httpx sends), else
     an ``InvalidRequestError`` before any I/O rather than an encoding error while sending."""
-    if not all(" " <= c <= "~" or c == "\t" for c in value):
+    if not header_safe(value):
         raise _bad(name, value, "printable ASCII text (no line breaks) to go in a header")
     return value
 
