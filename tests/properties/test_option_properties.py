@@ -64,6 +64,21 @@ EXTRA_HEADERS = st.dictionaries(
     st.sampled_from(["v", "a\nb", "\u00e9", "", "x" * 10]) | st.text(max_size=4),
     max_size=2,
 )
+#: Base URLs a caller may mistype: no scheme, another scheme, spaces, line breaks, bad ports.
+BASE_URLS = st.sampled_from(
+    [
+        "localhost:8080",
+        "http://",
+        "ftp://127.0.0.1",
+        "http://a b",
+        "http://127.0.0.1\n",
+        "http://[::1",
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1:8080/v1",
+        "https://127.0.0.1/",
+        "",
+    ]
+)
 SECRET_MARK = "SECRET-OPTION-VALUE-55c2"
 
 
@@ -89,7 +104,10 @@ def test_any_option_value_is_refused_or_built(slug: str, setup: Setup, data: st.
     if key is not None and data.draw(st.booleans(), label="odd key"):
         key = SECRET_MARK + data.draw(KEY_SUFFIXES, label="key suffix")
         secrets.append(key)
-    marked = dataclasses.replace(setup, options=options, key=key)
+    base_url = setup.base_url
+    if data.draw(st.integers(0, 3), label="odd base_url") == 0:
+        base_url = data.draw(BASE_URLS, label="base_url")
+    marked = dataclasses.replace(setup, options=options, key=key, base_url=base_url)
     extra = data.draw(EXTRA_HEADERS, label="extra headers")
     config = dataclasses.replace(client_config(slug, marked), headers=extra)
     request = RerankRequest.create(model=setup.models[0], query="q", documents=["a", "b"])

@@ -210,3 +210,22 @@ def test_a_bedrock_credential_that_cannot_go_in_a_header_is_refused_unshown(
     with pytest.raises(InvalidRequestError, match=f"{name} holds a line break") as caught:
         get_provider("bedrock").validate(request, config)
     assert "SECRET" not in f"{caught.value} {caught.value!r}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1\n/v1",  # was httpx.InvalidURL from rerank()
+        "http://[::1",  # was httpx.InvalidURL (azure-ai: a ValueError from urlsplit)
+        "localhost:8080",  # was sent, then a retried APIConnectionError
+        "ftp://127.0.0.1",
+        "http://a b",  # was a DNS lookup of "a b"
+        "http://127.0.0.1:99999",
+    ],
+)
+@pytest.mark.parametrize("slug", ["tei", "azure-ai", "watsonx"])
+def test_a_base_url_httpx_cannot_send_to_is_refused_before_io(slug: str, url: str) -> None:
+    options = {"project_id": "p"} if slug == "watsonx" else {}
+    client = RerankClient(slug, api_key="k", base_url=url, max_retries=0, **options)
+    with pytest.raises(InvalidRequestError, match="must be an http\\(s\\) URL"):
+        client.rerank(model="m", query="q", documents=["a"])

@@ -38,6 +38,7 @@ from .base import (
     HttpCall,
     Limits,
     RawResponse,
+    checked_url,
     json_body,
     json_headers,
     standard_error,
@@ -71,7 +72,7 @@ def endpoint_url(config: ClientConfig) -> str:
         raise InvalidRequestError(
             f"azure-ai endpoint must be a URL string, got {type(given).__name__}", provider=SLUG
         )
-    parts = urlsplit(given.strip())
+    parts = urlsplit(checked_url(given.strip(), SLUG, "the endpoint"))
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidRequestError(
             f"azure-ai endpoint must be an http(s) URL, got {given!r}", provider=SLUG

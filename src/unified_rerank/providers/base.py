@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from itertools import islice, repeat
 from types import ModuleType
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import SecretStr
 from pydantic_core import (
@@ -202,7 +202,7 @@ class ClientConfig:
                 f"{self.provider} needs base_url=... (the root URL of your server)",
                 provider=self.provider,
             )
-        return root.rstrip("/")
+        return checked_url(root, self.provider).rstrip("/")
 
     def merged_headers(self, own: Mapping[str, str]) -> dict[str, str]:
         """The provider's headers, then the user's extra headers (which win); an extra
@@ -302,6 +302,32 @@ def url_path(text: str, provider: str, safe: str = "/") -> str:
             f"{text!r:.60} cannot go in a URL (it holds a lone surrogate); fix its encoding",
             provider=provider,
         ) from None
+
+
+def checked_url(url: str, provider: str, what: str = "base_url") -> str:
+    """``url`` if httpx can send a request to it (an absolute http(s) URL with a host, a
+    valid port, no spaces or control characters); else an ``InvalidRequestError`` before any
+    I/O, rather than httpx's InvalidURL or a retried connection error. The URL is not shown:
+    it may hold credentials."""
+    if not _sendable_url(url):
+        raise InvalidRequestError(
+            f"{provider}: {what} must be an http(s) URL such as 'http://localhost:8080', "
+            "without spaces or line breaks",
+            provider=provider,
+        )
+    return url
+
+
+@functools.lru_cache(maxsize=64)
+def _sendable_url(url: str) -> bool:
+    if not url.isprintable() or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a port out of range)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def header_safe(value: str) -> bool:

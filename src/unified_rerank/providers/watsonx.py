@@ -36,6 +36,7 @@ from .base import (
     ClientConfig,
     HttpCall,
     RawResponse,
+    checked_url,
     decode_json,
     decode_ranked,
     error_for_status,
@@ -97,7 +98,7 @@ def service_url(config: ClientConfig) -> str:
             "'https://us-south.ml.cloud.ibm.com') or set WATSONX_URL",
             provider=SLUG,
         )
-    return root.rstrip("/")
+    return checked_url(root, SLUG, "the endpoint (url=)").rstrip("/")
 
 
 def scope(config: ClientConfig) -> tuple[str, str]:
