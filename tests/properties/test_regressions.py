@@ -229,3 +229,11 @@ def test_a_base_url_httpx_cannot_send_to_is_refused_before_io(slug: str, url: st
     client = RerankClient(slug, api_key="k", base_url=url, max_retries=0, **options)
     with pytest.raises(InvalidRequestError, match="must be an http\\(s\\) URL"):
         client.rerank(model="m", query="q", documents=["a"])
+
+
+def test_a_watsonx_iam_url_httpx_cannot_send_to_is_refused_before_io() -> None:
+    client = RerankClient(
+        "watsonx", api_key="k", url="https://x.example", project_id="p", iam_url="iam.example"
+    )
+    with pytest.raises(InvalidRequestError, match="iam_url must be an http"):
+        client.rerank(model="m", query="q", documents=["a"])

@@ -213,7 +213,7 @@ def body(request: RerankRequest, config: ClientConfig) -> dict[str, Any]:
 
 def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
     key = config.require_key()
-    iam_url = _text_option(config, "iam_url", IAM_URL_ENV) or IAM_URL
+    iam_url = checked_url(_text_option(config, "iam_url", IAM_URL_ENV) or IAM_URL, SLUG, "iam_url")
     return HttpCall(
         method="POST",
         url=f"{service_url(config)}{PATH}?version={_version(config)}",
