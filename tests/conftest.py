@@ -6,30 +6,17 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.loopback import Loopback
+from tests.support.provider_cases import provider_variables
 
-PROVIDER_KEY_VARS = (
-    "COHERE_API_KEY",
-    "CO_API_KEY",
-    "VOYAGE_API_KEY",
-    "JINA_API_KEY",
-    "PINECONE_API_KEY",
-    "AZURE_AI_API_KEY",
-    "AZURE_AI_ENDPOINT",
-    "AWS_BEARER_TOKEN_BEDROCK",
-    "TOGETHER_API_KEY",
-    "MXBAI_API_KEY",
-    "MIXEDBREAD_API_KEY",
-    "NVIDIA_API_KEY",
-    "PORTKEY_API_KEY",
-    "TEI_API_KEY",
-    "INFINITY_API_KEY",
-    "VLLM_API_KEY",
-)
+#: Cleared before each test: every variable a provider module declares (``ENV_KEYS``, ``*_ENV``),
+#: so a new provider is covered without editing this file.
+PROVIDER_KEY_VARS = provider_variables()
 
 
 @pytest.fixture(autouse=True)
 def _no_ambient_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's real keys, so a test can't pass (or leak) by accident."""
+    """Tests never see the developer's real keys or settings (base URLs, regions, projects), so
+    a test can't pass (or leak) by accident."""
     from tests.support.cassettes import RECORDING
 
     if not RECORDING:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from tests.support.cassettes import cassette, key
-from unified_rerank import AuthenticationError, InvalidRequestError, RerankClient, RerankResponse
+from tests.support.provider_cases import call
+from unified_rerank import AuthenticationError, InvalidRequestError, RerankClient
 
 SERVERLESS = "https://my-rerank.eastus2.models.ai.azure.com"
 V1_HOST = "https://my-rerank.eastus2.inference.ai.azure.com"
@@ -19,12 +20,6 @@ def client(base_url: str, **kw: Any) -> RerankClient:
     return RerankClient(
         "azure-ai", api_key=key("AZURE_AI_API_KEY"), base_url=base_url, max_retries=0, **kw
     )
-
-
-async def call(c: RerankClient, mode: str, **fields: Any) -> RerankResponse:
-    if mode == "sync":
-        return c.rerank(**fields)
-    return await c.arerank(**fields)
 
 
 def plan_call(base_url: str | None = None, **options: Any) -> Any:

@@ -4,6 +4,7 @@ import pytest
 
 from tests.support.cassettes import cassette, key
 from tests.support.loopback import Answer, Loopback
+from tests.support.provider_cases import CAPITALS, HOTELS
 from unified_rerank import (
     AuthenticationError,
     InvalidRequestError,
@@ -11,32 +12,6 @@ from unified_rerank import (
     RateLimitError,
     RerankClient,
 )
-
-CAPITALS = [
-    "Paris is the capital of France.",
-    "Berlin is in Germany.",
-    "The Eiffel Tower is in Paris.",
-]
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
-VARIABLES = (
-    "DASHSCOPE_API_KEY",
-    "DASHSCOPE_BASE_URL",
-    "DASHSCOPE_HTTP_BASE_URL",
-    "DASHSCOPE_WORKSPACE",
-    "DASHSCOPE_WORKSPACE_ID",
-    "DASHSCOPE_REGION",
-)
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's own DashScope variables must not change what these tests send."""
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 def client(**options: object) -> RerankClient:

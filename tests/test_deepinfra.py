@@ -4,6 +4,7 @@ import pytest
 
 from tests.support.cassettes import cassette, key
 from tests.support.loopback import Answer, Loopback
+from tests.support.provider_cases import CAPITALS, HOTELS
 from unified_rerank import (
     AuthenticationError,
     InvalidRequestError,
@@ -13,23 +14,6 @@ from unified_rerank import (
 )
 
 MODEL = "Qwen/Qwen3-Reranker-0.6B"
-CAPITALS = [
-    "Paris is the capital of France.",
-    "Berlin is in Germany.",
-    "The Eiffel Tower is in Paris.",
-]
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's own DeepInfra variables must not change what these tests send."""
-    for name in ("DEEPINFRA_API_KEY", "DEEPINFRA_TOKEN", "DEEPINFRA_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def client() -> RerankClient:

@@ -7,26 +7,15 @@ from typing import Any
 import pytest
 
 from tests.support.cassettes import cassette, key
-from unified_rerank import InvalidRequestError, RerankClient, RerankResponse
+from tests.support.provider_cases import HOTELS, call
+from unified_rerank import InvalidRequestError, RerankClient
 from unified_rerank.providers.base import RawResponse
 from unified_rerank.providers.jina import error as jina_error
 from unified_rerank.schema import RerankRequest
 
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
-
 
 def client(**kw: Any) -> RerankClient:
     return RerankClient("jina", api_key=key("JINA_API_KEY"), max_retries=0, **kw)
-
-
-async def call(c: RerankClient, mode: str, **fields: Any) -> RerankResponse:
-    if mode == "sync":
-        return c.rerank(**fields)
-    return await c.arerank(**fields)
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

@@ -4,6 +4,7 @@ import pytest
 
 from tests.support.cassettes import cassette
 from tests.support.loopback import Answer, Loopback
+from tests.support.provider_cases import CAPITALS, HOTELS
 from unified_rerank import (
     AuthenticationError,
     InvalidRequestError,
@@ -13,21 +14,6 @@ from unified_rerank import (
 
 BASE = "http://localhost:8080"
 MODEL = "bge-reranker-v2-m3"
-CAPITALS = [
-    "Paris is the capital of France.",
-    "Berlin is in Germany.",
-    "The Eiffel Tower is in Paris.",
-]
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LLAMA_API_KEY", raising=False)
 
 
 def client(**kwargs: object) -> RerankClient:

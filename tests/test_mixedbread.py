@@ -3,14 +3,10 @@ from __future__ import annotations
 import pytest
 
 from tests.support.cassettes import cassette, key
+from tests.support.provider_cases import HOTELS
 from unified_rerank import AuthenticationError, InvalidRequestError, RateLimitError, RerankClient
 
 MODEL = "mixedbread-ai/mxbai-rerank-large-v2"
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
 
 
 def client() -> RerankClient:

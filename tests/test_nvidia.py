@@ -6,14 +6,10 @@ import pytest
 
 from tests.support.cassettes import cassette, key
 from tests.support.loopback import Answer, Loopback
+from tests.support.provider_cases import HOTELS
 from unified_rerank import AuthenticationError, InvalidRequestError, ProviderError, RerankClient
 
 MODEL = "nvidia/llama-3.2-nv-rerankqa-1b-v2"
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
 
 
 def hosted() -> RerankClient:

@@ -8,17 +8,12 @@ from typing import Any
 import pytest
 
 from tests.support.cassettes import cassette, key
-from unified_rerank import AuthenticationError, InvalidRequestError, RerankClient, RerankResponse
+from tests.support.provider_cases import call
+from unified_rerank import AuthenticationError, InvalidRequestError, RerankClient
 
 
 def client(**kw: Any) -> RerankClient:
     return RerankClient("pinecone", api_key=key("PINECONE_API_KEY"), max_retries=0, **kw)
-
-
-async def call(c: RerankClient, mode: str, **fields: Any) -> RerankResponse:
-    if mode == "sync":
-        return c.rerank(**fields)
-    return await c.arerank(**fields)
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

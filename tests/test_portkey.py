@@ -7,6 +7,7 @@ from pydantic import SecretStr
 
 from tests.support.cassettes import cassette, key
 from tests.support.loopback import Answer, Loopback
+from tests.support.provider_cases import HOTELS
 from unified_rerank import (
     AuthenticationError,
     InvalidRequestError,
@@ -15,12 +16,6 @@ from unified_rerank import (
     RerankClient,
 )
 from unified_rerank.transport import RetryPolicy
-
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
 
 
 def client(**options: object) -> RerankClient:

@@ -16,6 +16,8 @@ import pytest
 
 from tests.support.cassettes import cassette
 from tests.support.loopback import Answer, Loopback
+from tests.support.provider_cases import CAPITALS_ANSWER_SECOND as CAPITALS
+from tests.support.provider_cases import call
 from tests.support.tokens import fresh_tokens  # noqa: F401  (autouse)
 from unified_rerank import (
     AuthenticationError,
@@ -30,7 +32,6 @@ from unified_rerank.providers.base import RawResponse
 from unified_rerank.schema import RerankRequest
 
 MODEL = "semantic-ranker-default@latest"
-CAPITALS = ["Berlin is in Germany.", "Paris is the capital.", "The Eiffel Tower is in Paris."]
 HOTELS: list[Any] = [
     {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
     {"text": "beach resort with nightlife"},  # no title: none is invented
@@ -43,12 +44,6 @@ def client(**kw: Any) -> RerankClient:
     # An access token as api_key (cassettes filter the Authorization header).
     options = {"project": "my-project", "api_key": "test-access-token", "max_retries": 0, **kw}
     return RerankClient("vertex-ai", **options)
-
-
-async def call(c: RerankClient, mode: str, **fields: Any) -> RerankResponse:
-    if mode == "sync":
-        return c.rerank(**fields)
-    return await c.arerank(**fields)
 
 
 # -- cassettes ---------------------------------------------------------------------------------

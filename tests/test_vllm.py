@@ -4,20 +4,10 @@ import pytest
 
 from tests.support.cassettes import cassette
 from tests.support.loopback import Answer, Loopback
+from tests.support.provider_cases import HOTELS
 from unified_rerank import InvalidRequestError, ProviderError, RerankClient
 
 MODEL = "BAAI/bge-reranker-v2-m3"
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's own VLLM_API_KEY must not change what these tests send."""
-    monkeypatch.delenv("VLLM_API_KEY", raising=False)
 
 
 def client(base: str = "http://localhost:8000") -> RerankClient:

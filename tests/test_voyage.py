@@ -7,25 +7,14 @@ from typing import Any
 import pytest
 
 from tests.support.cassettes import cassette, key
-from unified_rerank import InvalidRequestError, RerankClient, RerankResponse, rerank
+from tests.support.provider_cases import HOTELS, call
+from unified_rerank import InvalidRequestError, RerankClient, rerank
 from unified_rerank.providers.base import RawResponse
 from unified_rerank.providers.voyage import error as voyage_error
-
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
 
 
 def client(**kw: Any) -> RerankClient:
     return RerankClient("voyage", api_key=key("VOYAGE_API_KEY"), max_retries=0, **kw)
-
-
-async def call(c: RerankClient, mode: str, **fields: Any) -> RerankResponse:
-    if mode == "sync":
-        return c.rerank(**fields)
-    return await c.arerank(**fields)
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

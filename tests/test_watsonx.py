@@ -15,6 +15,8 @@ from vcr.cassette import Cassette
 from tests.support import cassettes
 from tests.support.cassettes import cassette, key
 from tests.support.loopback import Answer, Loopback
+from tests.support.provider_cases import CAPITALS_ANSWER_SECOND as CAPITALS
+from tests.support.provider_cases import HOTELS, call
 from tests.support.tokens import fresh_tokens  # noqa: F401  (autouse)
 from unified_rerank import (
     AuthenticationError,
@@ -22,7 +24,6 @@ from unified_rerank import (
     ProviderError,
     RateLimitError,
     RerankClient,
-    RerankResponse,
 )
 from unified_rerank.providers import _tokens
 from unified_rerank.providers.base import RawResponse
@@ -32,12 +33,6 @@ from unified_rerank.transport import RetryPolicy
 
 MODEL = "cross-encoder/ms-marco-minilm-l-12-v2"
 URL = "https://us-south.ml.cloud.ibm.com"
-CAPITALS = ["Berlin is in Germany.", "Paris is the capital.", "The Eiffel Tower is in Paris."]
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
 
 
 # -- cassettes holding a form-encoded IAM exchange ---------------------------------------------
@@ -89,12 +84,6 @@ def wx_cassette(name: str) -> Iterator[Cassette]:
 def client(**kw: Any) -> RerankClient:
     options = {"url": URL, "project_id": "proj-1", **kw}
     return RerankClient("watsonx", api_key=key("WATSONX_APIKEY"), max_retries=0, **options)
-
-
-async def call(c: RerankClient, mode: str, **fields: Any) -> RerankResponse:
-    if mode == "sync":
-        return c.rerank(**fields)
-    return await c.arerank(**fields)
 
 
 # -- round trips -------------------------------------------------------------------------------

@@ -6,25 +6,10 @@ import pytest
 
 from tests.support.cassettes import cassette
 from tests.support.loopback import Answer, Loopback
+from tests.support.provider_cases import CAPITALS, HOTELS
 from unified_rerank import InvalidRequestError, ProviderError, RateLimitError, RerankClient
 
 BASE = "http://localhost:9997"
-CAPITALS = [
-    "Paris is the capital of France.",
-    "Berlin is in Germany.",
-    "The Eiffel Tower is in Paris.",
-]
-HOTELS = [
-    {"title": "Airport Inn", "text": "airport hotel with meeting rooms", "id": 7},
-    {"title": "Sunny Beach", "text": "beach resort with nightlife"},
-    {"title": "Old Town", "text": "calm boutique hotel near the business district"},
-]
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("XINFERENCE_API_KEY", "XINFERENCE_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def client(**kwargs: object) -> RerankClient:
