@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -148,7 +149,11 @@ def test_usage_units_by_upstream(
     loopback: Loopback, upstream: str | None, usage: dict[str, object]
 ) -> None:
     units = usage.get("search_units", usage.get("total_tokens"))
-    answer = {"object": "list", "model": "m", "results": [{"index": 0, "relevance_score": 0.5}]}
+    answer: dict[str, object] = {
+        "object": "list",
+        "model": "m",
+        "results": [{"index": 0, "relevance_score": 0.5}],
+    }
     answer["usage"] = {"search_units": units}
     if upstream:
         answer["provider"] = upstream
@@ -178,7 +183,7 @@ def test_no_client_retry_on_top_of_a_gateway_retry(
     loopback: Loopback, config: object, asked: bool, attempts: int
 ) -> None:
     loopback.script(FAILING)
-    options: dict[str, object] = {"client_retries": True} if asked else {}
+    options: dict[str, Any] = {"client_retries": True} if asked else {}
     if config is not None:
         options["config"] = config
     policy = RetryPolicy(max_retries=2, base_delay=0.0)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.support.cassettes import cassette, key
@@ -67,6 +69,7 @@ def test_key_variable_and_unsupported_fields(monkeypatch: pytest.MonkeyPatch) ->
     call = RerankClient("together")._plan(dict(model=MODEL, query="q", documents=["a"])).calls[0]
     assert call.headers["Authorization"] == "Bearer from-env"
     assert call.url == "https://api.together.ai/v1/rerank"
+    bad: dict[str, Any]
     for bad in ({"truncation": True}, {"max_tokens_per_doc": 5}, {"parameters": {}}):
         with pytest.raises(InvalidRequestError, match="together has no equivalent"):
             RerankClient("together")._plan(dict(model=MODEL, query="q", documents=["a"], **bad))

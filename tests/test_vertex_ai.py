@@ -193,12 +193,12 @@ async def test_async_refresh_runs_off_the_event_loop(server: Loopback) -> None:
 
     threads: list[int] = []
 
-    class Recording(Credentials):  # type: ignore[misc]
+    class Recording(Credentials):
         def refresh(self, request: Any) -> None:
             threads.append(threading.get_ident())
-            super().refresh(request)
+            super().refresh(request)  # type: ignore[no-untyped-call]  # google-auth is untyped
 
-    creds = Recording(
+    creds = Recording(  # type: ignore[no-untyped-call]  # google-auth is untyped
         token=None,
         refresh_token="r",
         token_uri=server.url + "/token",
@@ -246,7 +246,7 @@ async def test_token_refreshed_before_expiry_on_a_fixed_clock(
     creds = FakeCredentials(now)
     server.script(RANK_ANSWER)
     c = RerankClient("vertex-ai", base_url=server.url, project="my-project", credentials=creds)
-    fields = dict(model=MODEL, query="q", documents=["a"])
+    fields: dict[str, Any] = dict(model=MODEL, query="q", documents=["a"])
     c.rerank(**fields)
     now[0] += 3600 - 225 - 5  # google-auth's threshold, less a margin for the real clock
     await c.arerank(**fields)
@@ -313,7 +313,10 @@ def plan_body(documents: list[Any], **fields: Any) -> dict[str, Any]:
 
 def test_records_carry_titles_only_when_the_caller_has_them() -> None:
     doc = {"title": "T", "text": "body", "summary": "S"}
-    records = lambda **kw: plan_body([doc, "plain"], **kw)["records"]  # noqa: E731
+
+    def records(**fields: Any) -> Any:
+        return plan_body([doc, "plain"], **fields)["records"]
+
     assert records() == [
         {"id": "0", "content": "body", "title": "T"},
         {"id": "1", "content": "plain"},

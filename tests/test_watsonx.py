@@ -165,7 +165,7 @@ async def test_one_token_for_sync_and_async_calls_then_refreshed_near_expiry(
 ) -> None:
     now = [1_800_000_000.0]
     monkeypatch.setattr(_tokens, "wall_clock", lambda: now[0])
-    fields = dict(model=MODEL, query="capital of France?", documents=CAPITALS[:2])
+    fields: dict[str, Any] = dict(model=MODEL, query="capital of France?", documents=CAPITALS[:2])
     c = client()
     with wx_cassette("token_lifecycle"):  # IAM, rerank, rerank, IAM, rerank: in this order
         first = c.rerank(**fields)
@@ -178,7 +178,7 @@ async def test_one_token_for_sync_and_async_calls_then_refreshed_near_expiry(
 
 
 async def test_a_401_makes_the_next_call_exchange_again() -> None:
-    fields = dict(model=MODEL, query="capital of France?", documents=CAPITALS[:2])
+    fields: dict[str, Any] = dict(model=MODEL, query="capital of France?", documents=CAPITALS[:2])
     c = client()
     with wx_cassette("token_rejected"):
         with pytest.raises(AuthenticationError) as info:
@@ -235,7 +235,7 @@ def test_plan_refusals_before_any_io() -> None:
         c = RerankClient("watsonx", api_key="k", **options)
         return c._plan(dict(model=MODEL, query="q", documents=["a"], **fields))
 
-    ok = {"url": URL, "project_id": "p"}
+    ok: dict[str, Any] = {"url": URL, "project_id": "p"}
     cases: list[tuple[dict[str, Any], dict[str, Any], str]] = [
         ({"project_id": "p"}, {}, "needs the endpoint of your region"),
         ({"url": URL}, {}, "needs a project or a deployment space"),

@@ -96,6 +96,7 @@ class Loopback:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        assert isinstance(host, str)  # an IPv4 address, never a Unix socket path
         return f"http://{host}:{port}"
 
     def script(self, *answers: Answer) -> None:
