@@ -56,7 +56,7 @@ def _answering(setup: Setup, scores: list[float]) -> httpx.MockTransport:
 
 
 @pytest.mark.parametrize(("slug", "setup"), cases(http_only=True))
-@settings(PROPERTY, max_examples=25)
+@settings(PROPERTY, max_examples=20)
 @given(data=st.data())
 def test_windows_merge_into_the_exact_global_ranking(
     slug: str, setup: Setup, data: st.DataObject

@@ -87,7 +87,7 @@ def _secret_option(name: str) -> bool:
 
 
 @pytest.mark.parametrize(("slug", "setup"), cases())
-@settings(PROPERTY, max_examples=40)
+@settings(PROPERTY, max_examples=30)
 @given(data=st.data())
 def test_any_option_value_is_refused_or_built(slug: str, setup: Setup, data: st.DataObject) -> None:
     provider = get_provider(slug)

@@ -237,3 +237,16 @@ def test_a_watsonx_iam_url_httpx_cannot_send_to_is_refused_before_io() -> None:
     )
     with pytest.raises(InvalidRequestError, match="iam_url must be an http"):
         client.rerank(model="m", query="q", documents=["a"])
+
+
+@pytest.mark.parametrize("params", [{"top_n": 0}, {"top_n": "left"}, {"documents": []}])
+def test_bedrock_invoke_parameters_cannot_set_a_mapped_field(params: dict[str, object]) -> None:
+    # Was sent as is when the unified argument was unset: top_n 0 or "left" reached Cohere.
+    config = ClientConfig(
+        provider="bedrock", api_key=SecretStr("k"), options={"region": "us-east-1"}
+    )
+    request = RerankRequest.create(
+        model="cohere.rerank-v3-5:0", query="q", documents=["a"], parameters=params
+    )
+    with pytest.raises(InvalidRequestError, match="use the rerank argument"):
+        get_provider("bedrock").validate(request, config)

@@ -423,14 +423,20 @@ def invoke_body(request: RerankRequest) -> dict[str, Any]:
     # (Cohere's own field name) rather than dropped.
     body["api_version"] = 2  # api_version 1 is refused with a 400 (cohere-python#613)
     for name, value in (request.parameters or {}).items():
-        if name in body and body[name] != value:
+        # A field the unified request maps (set or not) comes from its argument only: a
+        # `parameters` copy would skip its checks (top_n=0, a string top_n...).
+        if name in _INVOKE_FIELDS or (name in body and body[name] != value):
             raise InvalidRequestError(
-                f"bedrock: parameters[{name!r}] conflicts with a field the request already "
-                "sets; pass it once",
+                f"bedrock: parameters[{name!r}] conflicts with a field the request maps; "
+                "use the rerank argument",
                 provider=SLUG,
             )
         body[name] = value
     return body
+
+
+#: The InvokeModel body fields the unified request maps (Cohere v2's, and api_version).
+_INVOKE_FIELDS = frozenset({"query", "documents", "top_n", "max_tokens_per_doc", "api_version"})
 
 
 def build(request: RerankRequest, config: ClientConfig) -> HttpCall:
