@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from typing import Any
 
 import httpx
 import pytest
@@ -225,7 +226,7 @@ def test_a_bedrock_credential_that_cannot_go_in_a_header_is_refused_unshown(
 )
 @pytest.mark.parametrize("slug", ["tei", "azure-ai", "watsonx"])
 def test_a_base_url_httpx_cannot_send_to_is_refused_before_io(slug: str, url: str) -> None:
-    options = {"project_id": "p"} if slug == "watsonx" else {}
+    options: dict[str, Any] = {"project_id": "p"} if slug == "watsonx" else {}
     client = RerankClient(slug, api_key="k", base_url=url, max_retries=0, **options)
     with pytest.raises(InvalidRequestError, match="must be an http\\(s\\) URL"):
         client.rerank(model="m", query="q", documents=["a"])
