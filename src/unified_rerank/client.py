@@ -218,11 +218,12 @@ class RerankClient(Closing):
         provider = plan.provider
         assert provider.parse is not None and provider.error is not None
         parse, error = provider.parse, provider.error
+        key = plan.config.optional_key()
 
         def handle(raw: RawResponse) -> RerankResponse:
             if 200 <= raw.status_code < 300:
                 return parse(raw, window)
-            raise error(raw, window)
+            raise _without_secret(error(raw, window), key)
 
         return handle
 
@@ -449,6 +450,14 @@ def _split_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     request = {k: v for k, v in kwargs.items() if k in request_keys}
     client = {k: v for k, v in kwargs.items() if k not in request_keys}
     return request, client
+
+
+def _without_secret(exc: RerankError, key: str | None) -> RerankError:
+    """``exc`` with the API key masked: an upstream's error body may echo the key it got."""
+    if key and exc.message and key in exc.message:
+        exc.message = exc.message.replace(key, "[redacted]")
+        exc.args = (exc.message,)
+    return exc
 
 
 def _target(client: Reranker | None, options: dict[str, Any]) -> Reranker:
