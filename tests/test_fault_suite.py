@@ -38,9 +38,11 @@ WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "
 FAST = RetryPolicy(max_retries=3, base_delay=0.001, max_delay=0.004)
 NO_RETRY = RetryPolicy(max_retries=0)
 # Per attempt: generous, so a loaded CI machine never times out a healthy answer; "slow"
-# answers take SLOW. Fallback tests use a short timeout on the failing target only.
+# answers take SLOW, far past the timeout: the client's loop (sharing the GIL with the fault
+# server's thread) can stall long enough to find a merely late answer already in its socket.
+# Fallback tests use a short timeout on the failing target only.
 CALL_TIMEOUT = 1.0
-SLOW = 1.5
+SLOW = 6.0
 SHORT_TIMEOUT = 0.2
 HANG_LIMIT = 15.0  # asyncio.wait_for bound per call: a hang is a failure, not a stuck suite
 
@@ -247,7 +249,7 @@ async def test_retry_after_forms_set_rate_limit_error(faults: FaultServer) -> No
 
 @pytest.fixture
 def pair() -> Iterator[tuple[FaultServer, FaultServer]]:
-    bad = FaultServer(slow_delay=SHORT_TIMEOUT * 2.5).start()
+    bad = FaultServer(slow_delay=SHORT_TIMEOUT * 25).start()
     good = FaultServer().start()
     try:
         yield bad, good
